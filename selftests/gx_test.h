@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gx_test.h - run a harness test inside the gmpx runtime.
+ *
+ *   GX_TEST(name) { ...body runs as goroutine 1... }
+ *   GX_TEST_TIMEOUT(name, seconds) { ... }
+ *   GX_TEST_PROCS(name, maxprocs, seconds) { ... }   fixed GOMAXPROCS
+ *
+ * The harness forks a child per test; the child calls gx_main, which runs
+ * the body as the main goroutine and exits with the harness status when it
+ * returns. gx_scale(n) shrinks sizes for sanitizer builds (TSan gives every
+ * goroutine a fiber of its own and runs 5-15x slower).
+ */
+#ifndef GX_TEST_H
+#define GX_TEST_H
+
+#include "harness.h"
+#include "gmpx.h"
+#include "testing.h"
+
+#include <time.h>
+
+#define GX_TEST_PROCS(name, procs, secs)                                                           \
+	static void gxt_body_##name(void);                                                         \
+	static int gxt_main_##name(int argc, char **argv)                                          \
+	{                                                                                          \
+		(void)argc;                                                                        \
+		(void)argv;                                                                        \
+		if ((procs) > 0)                                                                   \
+			gx_maxprocs(procs);                                                        \
+		gxt_body_##name();                                                                 \
+		return harness_child_status();                                                     \
+	}                                                                                          \
+	TEST_TIMEOUT(name, secs)                                                                   \
+	{                                                                                          \
+		char *argv[] = {(char *)#name, NULL};                                              \
+		if ((procs) > 0)                                                                   \
+			gx_maxprocs(procs);                                                        \
+		gx_main(gxt_main_##name, 1, argv);                                                 \
+	}                                                                                          \
+	static void gxt_body_##name(void)
+
+#define GX_TEST_TIMEOUT(name, secs) GX_TEST_PROCS(name, 0, secs)
+#define GX_TEST(name) GX_TEST_PROCS(name, 0, 60)
+
+static inline long gx_scale(long n)
+{
+	return gx_test_sanitized() ? (n / 20 > 0 ? n / 20 : 1) : n;
+}
+
+static inline int64_t gxt_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Burn CPU for about ns nanoseconds without entering the runtime. */
+static inline void gxt_spin_ns(int64_t ns)
+{
+	int64_t end = gxt_now_ns() + ns;
+	while (gxt_now_ns() < end)
+		__asm__ volatile("" ::: "memory");
+}
+
+#endif

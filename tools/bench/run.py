@@ -1,0 +1,613 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""gmpx benchmark runner: the same workloads in gmpx and in Go, side by side.
+
+Builds every workload program of every implementation, runs each workload x
+implementation for R rounds (implementations interleaved within a round, and
+their order rotated from round to round, so drift of a noisy machine affects
+all alike), takes medians and prints, per metric, the median of each
+implementation, the ratio to the Go peer and whether gmpx meets its target.
+Absolute numbers on shared machines are noise; the ratios are the result
+(DESIGN.md section 5).
+
+Usage:
+    tools/bench/run.py                 # full sizes, 5 rounds
+    tools/bench/run.py --quick         # tiny sizes, 1 round (CI: checks it runs)
+    tools/bench/run.py --only fib_fanout,yield_switch --rounds 9
+    tools/bench/run.py --markdown      # the table as Markdown, for README
+
+Each workload program prints ONE line of JSON on stdout with its metrics and
+exits 0; exit 1 means its own verification failed. Sizes are passed as
+--name=value options, the same for every implementation.
+
+Exit status: 0 when everything built, ran and verified (whether or not the
+targets are met: they are reported, not enforced); 1 when something failed
+to build or run, or a workload's verification failed; 2 for bad usage.
+
+Adding an implementation: a ProgramSet (how to build its programs, where they
+land) and an Impl (a name, the program set, extra environment) in IMPLS.
+Adding a workload: the C and Go programs, then a Workload in WORKLOADS.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+BENCH_DIR = Path(__file__).resolve().parent          # tools/bench
+REPO = BENCH_DIR.parent.parent                        # the gmpx checkout
+BUILD = REPO / "build"
+OUT = BUILD / "bench"                                 # binaries and results
+
+DEFAULT_ROUNDS = 5
+DEFAULT_LIB = BUILD / "libgmpx.a"
+DEFAULT_JSON = OUT / "results.json"
+# Ratios are implementation / BASELINE.
+BASELINE = "go"
+# A run taking longer than this is killed and counted as failed (seconds).
+RUN_TIMEOUT = {"full": 900, "quick": 120}
+
+CC = os.environ.get("CC", "gcc")
+CFLAGS = ["-O2", "-std=gnu11", "-Wall", "-Wextra"]
+
+
+def find_go() -> Optional[str]:
+    """The go command: $GO, then Debian's golang-1.23, then PATH."""
+    for cand in (os.environ.get("GO"), "/usr/lib/go-1.23/bin/go", shutil.which("go")):
+        if cand and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def go_env() -> dict:
+    """Environment for the go command: local toolchain, no network, and all
+    caches under build/ so nothing is written elsewhere."""
+    env = dict(os.environ)
+    env.update({
+        "GOTOOLCHAIN": "local",
+        "GOFLAGS": "-mod=mod",
+        "GOPROXY": "off",
+        "GOENV": "off",
+        "GOCACHE": str(BUILD / "go-cache"),
+        "GOPATH": str(BUILD / "gopath"),
+        "GOMODCACHE": str(BUILD / "gopath" / "pkg" / "mod"),
+        "XDG_CONFIG_HOME": str(BUILD / "go-config"),  # go telemetry's counters
+        "CGO_ENABLED": "0",
+    })
+    return env
+
+
+# --------------------------------------------------------------------------
+# Program sets: how an implementation's workload programs are built.
+# --------------------------------------------------------------------------
+
+class BuildError(Exception):
+    pass
+
+
+def run_build(cmd, cwd=None, env=None):
+    print("+ " + " ".join(str(c) for c in cmd), file=sys.stderr)
+    p = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    if p.stdout.strip():
+        print(p.stdout.rstrip(), file=sys.stderr)
+    if p.returncode != 0:
+        raise BuildError(f"{cmd[0]} exited {p.returncode}")
+
+
+@dataclass
+class ProgramSet:
+    """The programs of one kind of implementation, one per workload."""
+    name: str
+    build: Callable[["Options", list], None]   # builds the given workloads
+    path: Callable[[str], Path]                # workload -> its binary
+    has: Callable[[str], bool]                 # does this set have the workload?
+
+
+def build_gmpx(opts, workloads):
+    lib = Path(opts.lib)
+    if opts.make:
+        run_build(["make", "-C", str(REPO), "lib"])
+    if not lib.exists():
+        raise BuildError(f"{lib} does not exist")
+    (OUT / "c").mkdir(parents=True, exist_ok=True)
+    for w in workloads:
+        run_build([CC, *CFLAGS, "-I", str(REPO / "include"),
+                   str(BENCH_DIR / "c" / f"{w}.c"), str(lib), *opts.ldlibs,
+                   "-o", str(OUT / "c" / w)])
+
+
+def build_go(opts, workloads):
+    go = find_go()
+    if not go:
+        raise BuildError("no go command (set GO=/path/to/go)")
+    (OUT / "go").mkdir(parents=True, exist_ok=True)
+    env = go_env()
+    for w in workloads:
+        run_build([go, "build", "-o", str(OUT / "go" / w), f"./{w}"],
+                  cwd=BENCH_DIR / "go", env=env)
+
+
+PROGRAM_SETS = {
+    "gmpx": ProgramSet(
+        "gmpx", build_gmpx,
+        path=lambda w: OUT / "c" / w,
+        has=lambda w: (BENCH_DIR / "c" / f"{w}.c").exists()),
+    "go": ProgramSet(
+        "go", build_go,
+        path=lambda w: OUT / "go" / w,
+        has=lambda w: (BENCH_DIR / "go" / w / "main.go").exists()),
+}
+
+
+@dataclass
+class Impl:
+    """One column of results: a program set run with some environment."""
+    name: str
+    programs: str                  # key in PROGRAM_SETS
+    env: dict = field(default_factory=dict)
+    about: str = ""
+
+
+# Later: Impl("gmpx-trace", "gmpx", {"GX_KASSIST": "trace"}),
+#        Impl("gmpx-scx", "gmpx", {"GX_KASSIST": "scx"}),
+#        Impl("pthreads", "pthreads") with its own ProgramSet.
+IMPLS = [
+    Impl("gmpx", "gmpx", {}, "gmpx runtime (build/libgmpx.a), kernel assist off"),
+    Impl("go", "go", {}, "Go peer program (tools/bench/go)"),
+]
+
+
+# --------------------------------------------------------------------------
+# Targets: what gmpx should achieve on a metric.
+# --------------------------------------------------------------------------
+
+@dataclass
+class Target:
+    kind: str       # "ratio_max", "ratio_min" (impl / BASELINE) or "abs_max"
+    bound: float
+    unit: str = ""
+
+    def text(self):
+        if self.kind == "ratio_max":
+            return f"ratio ≤ {self.bound:.2g}" if self.bound != 1 else "ratio ≤ 1.0"
+        if self.kind == "ratio_min":
+            return f"ratio ≥ {self.bound:.2g}" if self.bound != 1 else "ratio ≥ 1.0"
+        return f"≤ {self.bound:g}{(' ' + self.unit) if self.unit else ''}"
+
+    def met(self, value, ratio):
+        if self.kind == "ratio_max":
+            return None if ratio is None else ratio <= self.bound
+        if self.kind == "ratio_min":
+            return None if ratio is None else ratio >= self.bound
+        return None if value is None else value <= self.bound
+
+
+def is_subject(impl_name):
+    """Implementations the targets are about: gmpx in every mode."""
+    return impl_name.startswith("gmpx")
+
+
+# --------------------------------------------------------------------------
+# Workloads: what to run, and which rows of the table come out of it.
+# --------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    """One invocation of a workload program per implementation and round."""
+    key: str        # names the run within its workload, e.g. "P2"
+    args: dict      # --name=value options at full size
+    quick: dict     # the same at --quick size
+
+
+@dataclass
+class Metric:
+    """One row of the table. Either a field of one run's JSON, or derived
+    from the medians of the workload's runs (med[run_key][field])."""
+    name: str
+    param: str
+    unit: str
+    run: Optional[str] = None
+    field: Optional[str] = None
+    derive: Optional[Callable[[dict], Optional[float]]] = None
+    target: Optional[Target] = None
+
+
+@dataclass
+class Workload:
+    name: str
+    about: str
+    runs: list
+    metrics: list
+
+
+def fib_speedup(med):
+    t1 = med.get("P1", {}).get("wall_ms")
+    t2 = med.get("P2", {}).get("wall_ms")
+    return t1 / t2 if t1 and t2 else None
+
+
+# Full and quick sizes. Quick sizes only keep the code from rotting.
+SPAWN_N, SPAWN_N_QUICK = 1_000_000, 10_000
+YIELD_ITERS, YIELD_ITERS_QUICK = 5_000_000, 50_000     # per goroutine; 2x switches
+FIB_N, FIB_N_QUICK = 32, 20
+PARKED_N, PARKED_N_QUICK = 1_000_000, 10_000
+PARKED_BYTES_MAX = 4608                                # 4.5 KiB per parked goroutine
+
+WORKLOADS = [
+    Workload(
+        "spawn_join", "N goroutines each doing one atomic add, joined by a WaitGroup",
+        runs=[Run(f"P{p}", {"maxprocs": p, "n": SPAWN_N}, {"maxprocs": p, "n": SPAWN_N_QUICK})
+              for p in (1, 2)],
+        metrics=[
+            Metric("ns/goroutine", "maxprocs=1", "ns", run="P1", field="ns_per_goroutine"),
+            Metric("ns/goroutine", "maxprocs=2", "ns", run="P2", field="ns_per_goroutine",
+                   target=Target("ratio_max", 1.0)),
+        ]),
+    Workload(
+        "yield_switch", "two goroutines yielding in turn on one P",
+        runs=[Run("P1", {"maxprocs": 1, "iters": YIELD_ITERS},
+                  {"maxprocs": 1, "iters": YIELD_ITERS_QUICK})],
+        metrics=[
+            Metric("ns/switch", "maxprocs=1", "ns", run="P1", field="ns_per_switch",
+                   target=Target("ratio_max", 0.5)),
+        ]),
+    Workload(
+        "fib_fanout", "recursive fib, one goroutine per call above the cutoff",
+        runs=[Run(f"P{p}", {"maxprocs": p, "n": FIB_N}, {"maxprocs": p, "n": FIB_N_QUICK})
+              for p in (1, 2)],
+        metrics=[
+            Metric("wall ms", "maxprocs=1", "ms", run="P1", field="wall_ms"),
+            Metric("wall ms", "maxprocs=2", "ms", run="P2", field="wall_ms"),
+            Metric("speedup t1/t2", "maxprocs=1→2", "x", derive=fib_speedup,
+                   target=Target("ratio_min", 1.0)),
+        ]),
+    Workload(
+        "parked_memory", "N goroutines blocked forever: RSS and creation cost",
+        runs=[Run("P2", {"maxprocs": 2, "n": PARKED_N}, {"maxprocs": 2, "n": PARKED_N_QUICK})],
+        metrics=[
+            Metric("RSS bytes/goroutine", "maxprocs=2", "B", run="P2",
+                   field="bytes_per_goroutine",
+                   target=Target("abs_max", PARKED_BYTES_MAX, "B")),
+            Metric("create ns/goroutine", "maxprocs=2", "ns", run="P2",
+                   field="ns_per_goroutine"),
+        ]),
+]
+
+
+# --------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------
+
+@dataclass
+class Options:
+    rounds: int
+    quick: bool
+    only: list
+    impls: list
+    json: str
+    markdown: bool
+    make: bool
+    lib: str
+    ldlibs: list
+
+
+def run_program(opts, impl, wl, run, rnd):
+    """Runs one workload program once; returns a sample dict."""
+    args = run.quick if opts.quick else run.args
+    cmd = [str(PROGRAM_SETS[impl.programs].path(wl.name))]
+    cmd += [f"--{k}={v}" for k, v in args.items()]
+    env = dict(os.environ)
+    for var in ("GOMAXPROCS", "GX_MAXPROCS"):       # the --maxprocs option rules
+        env.pop(var, None)
+    env.update(impl.env)
+    sample = {"round": rnd, "impl": impl.name, "workload": wl.name, "run": run.key,
+              "cmd": cmd, "ok": False}
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=RUN_TIMEOUT["quick" if opts.quick else "full"])
+    except subprocess.TimeoutExpired as e:
+        sample["error"] = f"timed out after {e.timeout} s"
+        return sample
+    except OSError as e:
+        sample["error"] = str(e)
+        return sample
+    sample["process_s"] = round(time.monotonic() - t0, 6)
+    sample["exit"] = p.returncode
+    if p.stderr.strip():
+        sample["stderr"] = p.stderr.strip()[-2000:]
+    lines = [ln for ln in p.stdout.splitlines() if ln.strip()]
+    if p.returncode != 0:
+        sample["error"] = f"exit status {p.returncode}"
+    elif len(lines) != 1:
+        sample["error"] = f"printed {len(lines)} lines, want one line of JSON"
+    else:
+        try:
+            metrics = json.loads(lines[0])
+        except json.JSONDecodeError as e:
+            sample["error"] = f"bad JSON: {e}"
+        else:
+            if not isinstance(metrics, dict) or metrics.get("workload") != wl.name:
+                sample["error"] = "JSON does not name the workload"
+            else:
+                sample["metrics"] = metrics
+                sample["ok"] = True
+    if not sample["ok"] and p.stdout.strip():
+        sample["stdout"] = p.stdout.strip()[-2000:]
+    return sample
+
+
+def fmt_num(v):
+    if v is None:
+        return "—"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def summarize(opts, workloads, impls, samples):
+    """Medians per (workload, run, impl, field) and the table rows."""
+    medians = {}
+    for wl in workloads:
+        for run in wl.runs:
+            for impl in impls:
+                got = [s["metrics"] for s in samples if s["ok"] and s["impl"] == impl.name
+                       and s["workload"] == wl.name and s["run"] == run.key]
+                if not got:
+                    continue
+                fields = {}
+                for k, v in got[0].items():
+                    vals = [g.get(k) for g in got]
+                    if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in vals):
+                        fields[k] = statistics.median(vals)
+                medians.setdefault(wl.name, {}).setdefault(impl.name, {})[run.key] = fields
+
+    rows = []
+    names = [i.name for i in impls]
+    for wl in workloads:
+        for m in wl.metrics:
+            values = {}
+            for name in names:
+                med = medians.get(wl.name, {}).get(name, {})
+                if m.derive:
+                    values[name] = m.derive(med)
+                else:
+                    values[name] = med.get(m.run, {}).get(m.field)
+            base = values.get(BASELINE)
+            ratios, met = {}, {}
+            for name in names:
+                if name == BASELINE:
+                    continue
+                v = values.get(name)
+                ratios[name] = v / base if v is not None and base else None
+                if m.target and is_subject(name):
+                    met[name] = m.target.met(v, ratios[name])
+            rows.append({"workload": wl.name, "metric": m.name, "param": m.param,
+                         "unit": m.unit, "values": values, "ratios": ratios,
+                         "target": m.target.text() if m.target else None, "met": met})
+    return medians, rows
+
+
+def table(rows, impls, markdown):
+    names = [i.name for i in impls]
+    others = [n for n in names if n != BASELINE]
+    subjects = [n for n in others if is_subject(n)]
+    head = ["workload", "metric", "param"] + names
+    head += [f"{n}/{BASELINE}" for n in others] if BASELINE in names else []
+    head += ["target"]
+    head += ["met"] if len(subjects) == 1 else [f"met {n}" for n in subjects]
+    first_text = len(head) - (1 + max(len(subjects), 1 if subjects else 0))
+    numeric = lambda i: 3 <= i < first_text   # medians and ratios: right-aligned
+    body = []
+    for r in rows:
+        line = [r["workload"], r["metric"], r["param"]]
+        line += [fmt_num(r["values"].get(n)) for n in names]
+        if BASELINE in names:
+            line += ["—" if r["ratios"].get(n) is None else f"{r['ratios'][n]:.2f}"
+                     for n in others]
+        line += [r["target"] or "info"]
+        for n in subjects:
+            ok = r["met"].get(n)
+            line += ["" if not r["target"] else "—" if ok is None else "yes" if ok else "NO"]
+        body.append(line)
+    if markdown:
+        out = ["| " + " | ".join(head) + " |",
+               "|" + "|".join("---:" if numeric(i) else "---" for i in range(len(head))) + "|"]
+        out += ["| " + " | ".join(line) + " |" for line in body]
+        return "\n".join(out)
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
+    fmt = lambda line: "  ".join(
+        (c.rjust(w) if numeric(i) else c.ljust(w))
+        for i, (c, w) in enumerate(zip(line, widths))).rstrip()
+    return "\n".join([fmt(head), fmt(["-" * w for w in widths])] + [fmt(ln) for ln in body])
+
+
+def cmd_out(cmd, **kw):
+    try:
+        return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              text=True, timeout=30, **kw).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def machine_info():
+    model = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    go = find_go()
+    return {
+        "uname": cmd_out(["uname", "-a"]) or " ".join(platform.uname()),
+        "kernel": platform.release(),
+        "nproc": cmd_out(["nproc"]),
+        "cpus_online": os.cpu_count(),
+        "cpu_model": model,
+        "mem_total": mem,
+        "loadavg_start": Path("/proc/loadavg").read_text().strip()
+        if Path("/proc/loadavg").exists() else None,
+        "go_version": cmd_out([go, "version"], env=go_env()) if go else None,
+        "cc_version": (cmd_out([CC, "--version"]) or "").splitlines()[0] or None,
+        "python": platform.python_version(),
+        "commit": cmd_out(["git", "-C", str(REPO), "rev-parse", "--verify", "-q", "HEAD"]),
+    }
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(
+        description="Run the gmpx benchmarks side by side with their Go peers.")
+    ap.add_argument("--quick", action="store_true",
+                    help="tiny sizes and 1 round (checks that everything runs; "
+                         "the numbers mean nothing)")
+    ap.add_argument("--rounds", type=int, help=f"rounds (default {DEFAULT_ROUNDS}; 1 with --quick)")
+    ap.add_argument("--only", help="comma-separated workloads (default: all): "
+                    + ",".join(w.name for w in WORKLOADS))
+    ap.add_argument("--impl", help="comma-separated implementations (default: all): "
+                    + ",".join(i.name for i in IMPLS))
+    ap.add_argument("--json", default=str(DEFAULT_JSON),
+                    help=f"where to write the results (default {DEFAULT_JSON.relative_to(REPO)})")
+    ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    ap.add_argument("--no-make", dest="make", action="store_false",
+                    help="do not run 'make lib' first (use the library as it is)")
+    ap.add_argument("--lib", help=f"gmpx static library (default {DEFAULT_LIB.relative_to(REPO)}; "
+                    "implies --no-make)")
+    ap.add_argument("--ldlibs", default="-pthread",
+                    help="what to link after the library (default: -pthread)")
+    a = ap.parse_args(argv)
+
+    def pick(spec, known, what):
+        if not spec:
+            return list(known)
+        want = [s.strip() for s in spec.split(",") if s.strip()]
+        bad = [s for s in want if s not in known]
+        if bad:
+            ap.error(f"unknown {what}: {', '.join(bad)} (known: {', '.join(known)})")
+        return [k for k in known if k in want]
+
+    rounds = a.rounds if a.rounds is not None else (1 if a.quick else DEFAULT_ROUNDS)
+    if rounds < 1:
+        ap.error("--rounds must be >= 1")
+    return Options(
+        rounds=rounds, quick=a.quick,
+        only=pick(a.only, [w.name for w in WORKLOADS], "workload"),
+        impls=pick(a.impl, [i.name for i in IMPLS], "implementation"),
+        json=a.json, markdown=a.markdown,
+        make=a.make and a.lib is None,
+        lib=a.lib or str(DEFAULT_LIB),
+        ldlibs=a.ldlibs.split())
+
+
+def main(argv):
+    opts = parse_args(argv)
+    workloads = [w for w in WORKLOADS if w.name in opts.only]
+    impls = [i for i in IMPLS if i.name in opts.impls]
+    failures = []
+
+    # Build each program set once (shared by every implementation using it).
+    built = {}
+    for pset in dict.fromkeys(i.programs for i in impls):
+        ps = PROGRAM_SETS[pset]
+        names = [w.name for w in workloads if ps.has(w.name)]
+        try:
+            ps.build(opts, names)
+            built[pset] = True
+        except BuildError as e:
+            print(f"bench: building {pset} failed: {e}", file=sys.stderr)
+            failures.append({"stage": "build", "programs": pset, "error": str(e)})
+            built[pset] = False
+
+    info = machine_info()
+    samples = []
+    for rnd in range(opts.rounds):
+        # Rotate the order of the implementations each round.
+        order = impls[rnd % len(impls):] + impls[:rnd % len(impls)]
+        for wl in workloads:
+            for run in wl.runs:
+                for impl in order:
+                    ps = PROGRAM_SETS[impl.programs]
+                    if not built[impl.programs] or not ps.has(wl.name):
+                        continue
+                    s = run_program(opts, impl, wl, run, rnd)
+                    samples.append(s)
+                    tag = f"[{rnd + 1}/{opts.rounds}] {wl.name} {run.key} {impl.name}"
+                    if s["ok"]:
+                        print(f"{tag}: {json.dumps(s['metrics'])}", file=sys.stderr)
+                    else:
+                        print(f"{tag}: FAILED: {s['error']}", file=sys.stderr)
+                        if s.get("stderr"):
+                            print("  " + s["stderr"].replace("\n", "\n  "), file=sys.stderr)
+                        failures.append({"stage": "run", "impl": impl.name,
+                                         "workload": wl.name, "run": run.key,
+                                         "round": rnd, "error": s["error"]})
+
+    medians, rows = summarize(opts, workloads, impls, samples)
+    info["loadavg_end"] = (Path("/proc/loadavg").read_text().strip()
+                           if Path("/proc/loadavg").exists() else None)
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    mode = "quick (tiny sizes: numbers mean nothing)" if opts.quick else "full"
+    header = (f"{now:%Y-%m-%d}, Linux {info['kernel']}, {info['nproc']} CPUs"
+              f" ({info['cpu_model'] or 'unknown CPU'}), {opts.rounds} round"
+              f"{'s' if opts.rounds != 1 else ''}, medians; {mode}; "
+              f"{(info['go_version'] or 'go ?').replace('go version ', '')}")
+    if opts.markdown:
+        print(f"Benchmarks: {header}. Ratio = implementation / {BASELINE}.\n")
+    else:
+        print(f"# {header}")
+    print(table(rows, impls, opts.markdown))
+    if failures:
+        print(f"\n{len(failures)} failure(s):", file=sys.stderr)
+        for f in failures:
+            print("  " + ", ".join(f"{k}={v}" for k, v in f.items()), file=sys.stderr)
+
+    result = {
+        "date": now.isoformat(timespec="seconds"),
+        "machine": info,
+        "options": {"rounds": opts.rounds, "quick": opts.quick, "workloads": opts.only,
+                    "impls": opts.impls, "lib": opts.lib, "ldlibs": opts.ldlibs,
+                    "cc": CC, "cflags": CFLAGS},
+        "environment": {k: v for k, v in os.environ.items()
+                        if k.startswith(("GX_", "GO")) and k not in ("GOROOT",)},
+        "implementations": [{"name": i.name, "programs": i.programs, "env": i.env,
+                             "about": i.about} for i in impls],
+        "baseline": BASELINE,
+        "workloads": [{"name": w.name, "about": w.about,
+                       "runs": [{"key": r.key, "args": r.quick if opts.quick else r.args}
+                                for r in w.runs]} for w in workloads],
+        "samples": samples,
+        "medians": medians,
+        "rows": rows,
+        "failures": failures,
+        "ok": not failures,
+    }
+    out = Path(opts.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"bench: results in {out}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

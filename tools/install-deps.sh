@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what gmpx needs on a fresh Debian 12 machine, non-interactively.
+# Idempotent: checks first, installs only what is missing. Never edits the
+# system's apt sources: bookworm-backports (for Go 1.23) is enabled through a
+# private sources list that reuses the mirror already configured in /etc/apt.
+#
+# usage: tools/install-deps.sh [test|bench|all]   (default: all)
+set -euo pipefail
+what=${1:-all}
+export DEBIAN_FRONTEND=noninteractive
+
+need=()
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# Base toolchain for building and testing.
+for p in gcc make libc6-dev clang libclang-rt-14-dev spin valgrind python3; do
+	have_pkg "$p" || need+=("$p")
+done
+
+sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if [ ${#need[@]} -gt 0 ]; then
+	echo "install-deps: installing ${need[*]}"
+	sudo_ apt-get update -qq
+	sudo_ apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# Go for the peer benchmarks: golang-1.23 from bookworm-backports.
+GO=/usr/lib/go-1.23/bin/go
+if [ "$what" != test ] && [ ! -x "$GO" ]; then
+	mirror=$(grep -hoE '^(URIs:|deb)[[:space:]]+[^ ]+' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null |
+		awk '{print $2}' | grep -E '/debian/?$' | head -1 || true)
+	mirror=${mirror:-http://deb.debian.org/debian}
+	state=${XDG_CACHE_HOME:-$HOME/.cache}/gmpx/apt
+	mkdir -p "$state/lists/partial"
+	printf 'deb %s bookworm main\ndeb %s bookworm-backports main\n' "$mirror" "$mirror" >"$state/sources.list"
+	opts=(-o "Dir::Etc::sourcelist=$state/sources.list" -o "Dir::Etc::sourceparts=-"
+		-o "Dir::State::Lists=$state/lists")
+	echo "install-deps: installing golang-1.23 from bookworm-backports ($mirror)"
+	sudo_ apt-get "${opts[@]}" update -qq
+	sudo_ apt-get "${opts[@]}" install -y -qq --no-install-recommends -t bookworm-backports golang-1.23-go >/dev/null
+fi
+exit 0

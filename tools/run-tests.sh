@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs the whole suite after `make` has built it (make test calls this):
+#   1. the harness self-test
+#   2. the run-queue model check (exhaustive interleavings + mutants) and stress
+#   3. the selftests in the release, ASan+UBSan and TSan builds
+#   4. the examples
+# Each step prints TAP and/or a "N passed, N failed" line; this script adds
+# them up and ends with one such line for the whole suite.
+set -u
+cd "$(dirname "$0")/.."
+B=build
+pass=0 fail=0 skip=0
+tally() { # $1 = log file; adds its last "N passed, N failed[, N skipped]" line
+	local line p f s
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+	if [ -z "$line" ]; then
+		echo "# $2: no summary line (crashed?)"
+		fail=$((fail + 1))
+		return
+	fi
+	p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
+	f=$(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+	s=$(echo "$line" | sed -nE 's/.*, ([0-9]+) skipped.*/\1/p')
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + ${s:-0}))
+	echo "# $2: $line"
+}
+step() { # name, command...
+	local name=$1
+	shift
+	echo "# ===== $name"
+	local log
+	log=$(mktemp)
+	"$@" 2>&1 | tee "$log"
+	tally "$log" "$name"
+	rm -f "$log"
+}
+
+step harness-selftest bash selftests/harness_selftest.sh "$B/harness_selftest"
+if [ -x "$B/runq_model" ]; then
+	step runq-model bash selftests/runq_model.sh
+fi
+[ -x "$B/runq_stress" ] && step runq-stress "$B/runq_stress"
+[ -x "$B/tsan/runq_stress" ] && step runq-stress-tsan "$B/tsan/runq_stress"
+step selftests-release "$B/release/gmpx_test"
+step selftests-asan env HARNESS_TIMEOUT_SCALE=4 ASAN_OPTIONS=detect_leaks=0 "$B/asan/gmpx_test"
+step selftests-tsan env HARNESS_TIMEOUT_SCALE=6 TSAN_OPTIONS=halt_on_error=1 "$B/tsan/gmpx_test"
+if [ -x "$B/examples/hello" ]; then
+	step examples bash tools/run-examples.sh
+fi
+echo "suite: $pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * debug.c - GX_DEBUG, the runtime's GODEBUG.
+ *
+ *   GX_DEBUG=schedtrace=MS     every MS ms print Go's SCHED line:
+ *       SCHED 1000ms: gomaxprocs=2 idleprocs=0 threads=3 spinningthreads=0
+ *       idlethreads=1 runqueue=0 [0 0]
+ *     (runqueue is the global queue, the brackets the per-P local queues).
+ *   GX_DEBUG=schedtrace=MS,scheddetail=1   adds a line per P, per M and per
+ *     goroutine, as Go's scheddetail does.
+ *   GX_DEBUG=deadlock=0        turn off deadlock detection (for programs
+ *     whose goroutines are woken by gx_ready from foreign threads).
+ * The trace is printed by sysmon (sysmon.c), without stopping the world,
+ * so the figures on one line may be from slightly different instants.
+ */
+#include "runtime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void gx_parsedebug(const char *s)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (char *kv = strtok(buf, ","); kv; kv = strtok(NULL, ",")) {
+		char *eq = strchr(kv, '=');
+		if (!eq) {
+			gx_print("gmpx: GX_DEBUG: ignoring \"%s\" (want key=value)\n", kv);
+			continue;
+		}
+		*eq = 0;
+		int v = atoi(eq + 1);
+		if (strcmp(kv, "schedtrace") == 0)
+			gx_debug.schedtrace = v;
+		else if (strcmp(kv, "scheddetail") == 0)
+			gx_debug.scheddetail = v;
+		else if (strcmp(kv, "deadlock") == 0)
+			; /* read by gx_main */
+		else
+			gx_print("gmpx: GX_DEBUG: unknown setting \"%s\"\n", kv);
+	}
+}
+
+static void detailg(gx_g *gp, void *arg)
+{
+	(void)arg;
+	uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
+	if (st == Gdead)
+		return;
+	struct gx_m *mp = gp->m;
+	gx_print("  G%lld: status=%u(%s)%s%s%s m=%lld\n", (long long)gp->goid, st,
+		 st == Gwaiting && gp->waitreason ? gp->waitreason : gx_gstatus_name(st), gp->name ? " name=\"" : "",
+		 gp->name ? gp->name : "", gp->name ? "\"" : "", mp ? (long long)mp->id : -1LL);
+}
+
+/* gx_schedtrace - one SCHED line (and the detail lines). Reads the state
+ * without locks: a snapshot, not a consistent cut. */
+void gx_schedtrace(bool detail)
+{
+	int64_t ms = (gx_nanotime() - gx_sched.starttime) / 1000000;
+	int32_t procs = atomic_load(&gx_sched.gomaxprocs);
+	char line[8192];
+	int n = snprintf(line, sizeof(line),
+			 "SCHED %lldms: gomaxprocs=%d idleprocs=%d threads=%d spinningthreads=%d idlethreads=%d "
+			 "runqueue=%d",
+			 (long long)ms, procs, atomic_load(&gx_sched.npidle), gx_sched.mnext,
+			 atomic_load(&gx_sched.nmspinning), gx_sched.nmidle, atomic_load(&gx_sched.runqsize));
+	if (!detail) {
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " [");
+		for (int32_t i = 0; i < procs && n < (int)sizeof(line) - 16; i++)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, i ? " %u" : "%u", gx_runqlen(gx_allp[i]));
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "]");
+	}
+	gx_print("%s\n", line);
+	if (!detail)
+		return;
+	for (int32_t i = 0; i < gx_sched.nallp; i++) {
+		struct gx_p *pp = gx_allp[i];
+		struct gx_m *mp = pp->m;
+		gx_print("  P%d: status=%u schedtick=%u m=%lld runqsize=%u runnext=%s gfreecnt=%d executions=%llu\n",
+			 pp->id, atomic_load(&pp->status), pp->schedtick, mp ? (long long)mp->id : -1LL,
+			 gx_runqlen(pp), atomic_load(&pp->runnext) ? "yes" : "no", pp->gfreecnt,
+			 (unsigned long long)atomic_load(&pp->executions));
+	}
+	for (struct gx_m *mp = atomic_load(&gx_sched.allm); mp; mp = mp->alllink) {
+		struct gx_p *pp = mp->p;
+		gx_g *gp = mp->curg;
+		gx_print("  M%lld: p=%d curg=%lld locks=%u spinning=%s tid=%d\n", (long long)mp->id, pp ? pp->id : -1,
+			 gp ? (long long)gp->goid : -1LL, mp->locks, mp->spinning ? "true" : "false", (int)mp->tid);
+	}
+	gx_forallg(detailg, NULL);
+}

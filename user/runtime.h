@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runtime.h - the runtime's internal types and cross-file functions.
+ *
+ * The names are Go's (runtime/runtime2.go, proc.go) with a gx_ prefix on
+ * functions that cross files, so that a reader who knows Go's runtime finds
+ * G, M, P, sched, runqput, findrunnable, wakep, handoffp where expected.
+ *
+ *   G  a goroutine: saved stack pointer, stack, status, id, wait reason.
+ *   M  an OS thread. It runs Gs only while it holds a P. Its own pthread
+ *      stack is its g0: the scheduler (schedule, findrunnable) runs there.
+ *   P  the right to run goroutine code; gomaxprocs of them. Each has a
+ *      256-slot lock-free run queue plus runnext, a G free list and a stack
+ *      cache.
+ *   sched  the global part: global run queue, idle Ps, idle Ms, spinning Ms.
+ *
+ * Locks, in acquisition order: sched.lock, then sched.gflock / stack locks
+ * and sema buckets. No runtime lock is held across a context switch, except
+ * the hand-over in gx_park's unlockf, which runs on g0.
+ */
+#ifndef GX_RUNTIME_H
+#define GX_RUNTIME_H
+
+#define _GNU_SOURCE
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "gmpx.h"
+#include "arch.h"
+#include "sanitizer.h"
+
+#define GX_CACHELINE 64
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define GX_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- locks and notes (lock_futex.c) ---------------------------------- */
+
+/* A futex mutex (3 states: unlocked, locked, locked with sleepers). While
+ * an M holds one, m->locks > 0: the M must not be preempted or switch G. */
+typedef struct gx_mutex_rt {
+	_Atomic uint32_t key;
+} gx_lock_t;
+
+/* A one-shot sleep/wake-up event for one M (Go's note). */
+typedef struct gx_note {
+	_Atomic uint32_t key;
+} gx_note;
+
+GX_HIDDEN void gx_lock(gx_lock_t *l);
+GX_HIDDEN void gx_unlock(gx_lock_t *l);
+GX_HIDDEN void gx_noteclear(gx_note *n);
+GX_HIDDEN void gx_notesleep(gx_note *n);
+/* Sleep until woken or ns elapse; returns true if woken. */
+GX_HIDDEN bool gx_notetsleep(gx_note *n, int64_t ns);
+GX_HIDDEN void gx_notewakeup(gx_note *n);
+GX_HIDDEN void gx_futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns);
+GX_HIDDEN void gx_futexwakeup(_Atomic uint32_t *addr, uint32_t cnt);
+GX_HIDDEN int64_t gx_nanotime(void);
+GX_HIDDEN void gx_procyield(int n);
+GX_HIDDEN void gx_osyield(void);
+
+/* ---- G ------------------------------------------------------------- */
+
+enum gstatus {
+	Gidle = 0,  /* just allocated, not yet initialized */
+	Grunnable,  /* in a run queue, not running */
+	Grunning,   /* running user code, has an M and a P */
+	Gsyscall,   /* in a system call (issue 4) */
+	Gwaiting,   /* parked: blocked in the runtime */
+	Gpreempted, /* stopped by async preemption (issue 4) */
+	Gdead,      /* finished, on a free list */
+	Gnstatus
+};
+
+/* A stack: usable memory is [lo, lo + size); a guard page sits below lo. */
+typedef struct gx_stack {
+	uintptr_t lo;
+	size_t size;
+} gx_stack;
+
+struct gx_g {
+	void *sp;              /* saved stack pointer while not running */
+	gx_stack stack;        /* lo == 0: not allocated yet (allocated when the G first runs) */
+	_Atomic uint32_t status;
+	uint32_t stackclass;   /* size class of the stack it needs */
+	int64_t goid;
+	struct gx_m *m;        /* M running it, while running */
+	struct gx_g *schedlink; /* global run queue, free lists, wait lists */
+	gx_fn fn;
+	void *arg;
+	const char *waitreason;
+	const char *name;
+	int64_t waitsince;     /* gx_nanotime() when it parked */
+	void *param;           /* passed by whoever readies it (sema, chan) */
+	uint64_t sema_ticket;  /* semaphore bookkeeping (sema.c) */
+	struct gx_gslab *slab; /* allocation slab, for allgs iteration */
+#if GX_TSAN
+	void *tsan_fiber;
+#endif
+	_Alignas(16) unsigned char argbuf[GX_ARG_MAX];
+};
+
+/* ---- M -------------------------------------------------------------- */
+
+struct gx_m {
+	void *g0sp;            /* g0's saved stack pointer while a G runs */
+	gx_g *curg;            /* G running on this M, or NULL on g0 */
+	struct gx_p *p;        /* attached P, NULL if none */
+	struct gx_p *nextp;    /* P to take when woken from stopm */
+	int64_t id;
+	pid_t tid;
+	uint32_t locks;        /* runtime locks held (no preemption, no switch) */
+	bool spinning;         /* looking for work: counted in sched.nmspinning */
+	bool isextra;
+	gx_note park;
+	struct gx_m *schedlink; /* idle M list */
+	struct gx_m *alllink;   /* all Ms */
+	uint64_t fastrand;
+	/* mcall: the function g0 runs for the G that switched to it */
+	gx_g *(*mcallfn)(gx_g *gp);
+	/* gx_park's unlock function, run on g0 */
+	bool (*waitunlockf)(gx_g *gp, void *lock);
+	void *waitlock;
+	void *altstack;        /* signal stack (stack overflow reports) */
+	uintptr_t g0_stack_lo;
+	size_t g0_stack_size;
+#if GX_ASAN
+	void *asan_fake_stack;
+#endif
+#if GX_TSAN
+	void *tsan_g0fiber;
+#endif
+};
+
+/* ---- P -------------------------------------------------------------- */
+
+enum pstatus {
+	Pidle = 0,
+	Prunning,
+	Psyscall,
+	Pdead, /* beyond gomaxprocs */
+};
+
+/* Go's size; a power of two so indexes wrap with a mask. The model test
+ * overrides it with a tiny ring to reach the full-queue paths. */
+#ifndef GX_RUNQ_SIZE
+#define GX_RUNQ_SIZE 256
+#endif
+
+/* Stacks cached per P, per size class: refill/release in batches. */
+#define GX_STACKCACHE_MAX 32
+
+struct gx_p {
+	/* Read by thieves: its own lines. */
+	_Alignas(GX_CACHELINE) _Atomic uint32_t runqhead;
+	_Alignas(GX_CACHELINE) _Atomic uint32_t runqtail;
+	_Atomic(gx_g *) runnext;
+	_Atomic(gx_g *) runq[GX_RUNQ_SIZE];
+
+	_Alignas(GX_CACHELINE) int32_t id;
+	_Atomic uint32_t status;
+	struct gx_m *m; /* owning M, NULL if idle */
+	struct gx_p *link; /* idle P list */
+	uint32_t schedtick; /* incremented on every scheduler call that does not inherit time */
+	/* Incremented on every findrunnable: drives the 1-in-61 global queue
+	 * check. Go uses schedtick, which stands still while a runnext
+	 * ping-pong pair shares one time slice, so there only preemption
+	 * ends the starvation; counting every round makes the guarantee hold
+	 * with or without preemption. */
+	uint32_t fairtick;
+	_Atomic uint64_t executions; /* Gs executed here (tests and schedtrace) */
+
+	/* goroutine ids handed out in batches from sched.goidgen */
+	int64_t goidcache, goidcacheend;
+	_Atomic int64_t ncreated, nexited; /* summed by gx_num_goroutines */
+
+	/* Free Gs (dead, no stack) */
+	gx_g *gfree;
+	int32_t gfreecnt;
+
+	/* Stack cache for the default class */
+	uintptr_t stackcache[GX_STACKCACHE_MAX];
+	int32_t nstackcache;
+};
+
+/* ---- sched ------------------------------------------------------------ */
+
+struct gx_sched {
+	gx_lock_t lock;
+
+	/* Ms */
+	struct gx_m *midle;
+	int32_t nmidle;
+	int32_t mnext;      /* next M id; also the number of Ms created */
+	int32_t maxmcount;
+	int32_t nmsys;      /* Ms that never run Gs (sysmon) */
+	_Atomic int32_t nmspinning;
+	_Atomic(struct gx_m *) allm;
+
+	/* Ps */
+	struct gx_p *pidle;
+	_Atomic int32_t npidle;
+	_Atomic int32_t gomaxprocs;
+	int32_t nallp;     /* Ps ever allocated: allp[0..nallp) */
+
+	/* Global run queue */
+	gx_g *runqhead, *runqtail;
+	_Atomic int32_t runqsize;
+
+	/* Global free G list */
+	gx_lock_t gflock;
+	gx_g *gfree;
+	int32_t ngfree;
+
+	/* Gs waiting for a stack when memory ran out */
+	gx_g *stackwait;
+
+	_Atomic int64_t goidgen;
+	_Atomic bool started;
+	int64_t starttime;
+};
+
+extern GX_HIDDEN struct gx_sched gx_sched;
+extern GX_HIDDEN struct gx_p *gx_allp[GX_MAXPROCS_LIMIT];
+extern GX_HIDDEN __thread struct gx_m *gx_tls_m __attribute__((tls_model("initial-exec")));
+
+/*
+ * getm - the current M. A goroutine can resume on another thread after any
+ * switch, but compilers treat the thread pointer as constant within a
+ * function and may reuse a TLS address computed before the switch. So the
+ * read is an opaque volatile load: it is redone every time.
+ */
+static inline struct gx_m *getm(void)
+{
+#if defined(__x86_64__)
+	struct gx_m *m;
+	__asm__ volatile("movq gx_tls_m@gottpoff(%%rip), %0\n\tmovq %%fs:(%0), %0" : "=r"(m));
+	return m;
+#else
+	return *(struct gx_m *volatile *)&gx_tls_m;
+#endif
+}
+static inline gx_g *getg(void)
+{
+	struct gx_m *m = getm();
+	return m ? m->curg : NULL;
+}
+
+/* ---- run queues (runq.c) ---------------------------------------------- */
+GX_HIDDEN void gx_runqput(struct gx_p *pp, gx_g *gp, bool next);
+GX_HIDDEN gx_g *gx_runqget(struct gx_p *pp, bool *inherit_time);
+GX_HIDDEN bool gx_runqempty(struct gx_p *pp);
+GX_HIDDEN uint32_t gx_runqlen(struct gx_p *pp);
+GX_HIDDEN gx_g *gx_runqsteal(struct gx_p *pp, struct gx_p *victim, bool stealnext);
+/* Move everything in pp's local queue and runnext to the global queue. sched.lock held. */
+GX_HIDDEN void gx_runqdrain_locked(struct gx_p *pp);
+/* Global run queue: sched.lock held. */
+GX_HIDDEN void gx_globrunqput(gx_g *gp);
+GX_HIDDEN void gx_globrunqputhead(gx_g *gp);
+GX_HIDDEN void gx_globrunqputbatch(gx_g *head, gx_g *tail, int32_t n);
+GX_HIDDEN gx_g *gx_globrunqget(struct gx_p *pp, int32_t max);
+/* Test hook: called by runqputslow/runqgrab with the queue state; NULL normally. */
+
+/* ---- stacks (stack.c) -------------------------------------------------- */
+#define GX_STACK_DEFAULT ((size_t)64 << 10)
+#define GX_MAIN_STACK ((size_t)8 << 20)
+#define GX_NSTACKCLASS 17 /* 16 KiB << 0..16 = 16 KiB .. 1 GiB */
+GX_HIDDEN int gx_stackclass(size_t size, uint32_t *cls);
+GX_HIDDEN size_t gx_stackclass_size(uint32_t cls);
+GX_HIDDEN uint32_t gx_stackclass_default(void);
+GX_HIDDEN void gx_stackinit(void);
+/* Get a stack of class cls (from pp's cache, the global cache, or new
+ * memory). Returns 0 or -ENOMEM/-EAGAIN. */
+GX_HIDDEN int gx_stackalloc(struct gx_p *pp, uint32_t cls, gx_stack *st);
+GX_HIDDEN void gx_stackfree(struct gx_p *pp, uint32_t cls, gx_stack *st);
+/* Make sure at least one stack of class cls can be had without new memory
+ * (spawn-time check, so gx_go reports -ENOMEM). */
+GX_HIDDEN int gx_stackreserve(struct gx_p *pp, uint32_t cls);
+GX_HIDDEN void gx_stack_sigsetup(struct gx_m *mp);
+GX_HIDDEN void gx_stack_sigteardown(struct gx_m *mp);
+GX_HIDDEN bool gx_stack_guard_is_madvise(void);
+
+/* ---- proc.c ----------------------------------------------------------- */
+GX_HIDDEN void gx_ready_g(gx_g *gp, bool next);
+GX_HIDDEN void gx_gopark(bool (*unlockf)(gx_g *, void *), void *lock, const char *reason);
+GX_HIDDEN void gx_wakep(void);
+GX_HIDDEN struct gx_p *gx_pidleget(void);
+GX_HIDDEN uint32_t gx_fastrand(void);
+GX_HIDDEN __attribute__((noreturn, format(printf, 1, 2))) void gx_fatal(const char *fmt, ...);
+GX_HIDDEN __attribute__((format(printf, 1, 2))) void gx_print(const char *fmt, ...);
+GX_HIDDEN void gx_dumpgs(int max);
+GX_HIDDEN const char *gx_gstatus_name(uint32_t st);
+/* Iterate every G ever allocated (Gs are never freed). */
+GX_HIDDEN void gx_forallg(void (*fn)(gx_g *gp, void *arg), void *arg);
+
+/* ---- maxprocs.c --------------------------------------------------------- */
+GX_HIDDEN int gx_default_maxprocs(void);
+GX_HIDDEN int gx_cgroup_limit(void);
+
+/* ---- debug.c (GX_DEBUG) ------------------------------------------------ */
+struct gx_debug {
+	int schedtrace;   /* ms between SCHED lines; 0 = off */
+	int scheddetail;  /* also per-P, per-M, per-G lines */
+};
+extern GX_HIDDEN struct gx_debug gx_debug;
+GX_HIDDEN void gx_parsedebug(const char *s);
+GX_HIDDEN void gx_schedtrace(bool detail);
+
+/* ---- sysmon.c ---------------------------------------------------------- */
+GX_HIDDEN void gx_sysmon_start(void);
+
+/* ---- sema.c ------------------------------------------------------------ */
+GX_HIDDEN void gx_semacquire(uint32_t *addr, bool lifo, const char *reason);
+GX_HIDDEN void gx_semrelease(uint32_t *addr, bool handoff);
+GX_HIDDEN bool gx_canspin(int iter);
+
+#endif

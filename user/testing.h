@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * testing.h - the few internals the self-tests look at. Not installed, not
+ * part of the API: tests include it to observe the scheduler (which P ran a
+ * goroutine, how many Gs each P executed) without the runtime exporting its
+ * types.
+ */
+#ifndef GX_TESTING_H
+#define GX_TESTING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Id of the P the calling goroutine runs on, or -1. */
+int gx_test_current_p(void);
+/* Goroutines P pid has executed (each switch into a G counts), or 0. */
+uint64_t gx_test_p_executions(int pid);
+/* Guard page mechanism in use: 1 MADV_GUARD_INSTALL, 2 mprotect, 0 none yet. */
+int gx_test_guard_mode(void);
+/* The calling goroutine's stack: lowest usable address and size. */
+uintptr_t gx_test_stack_lo(void);
+size_t gx_test_stack_size(void);
+/* The cgroup CPU limit gx_default_maxprocs sees (ceil of quota/period), 0 if none. */
+int gx_test_cgroup_limit(void);
+/* gx_default_maxprocs() */
+int gx_test_default_maxprocs(void);
+/* Whether the runtime was built with ASan or TSan (tests scale down). */
+int gx_test_sanitized(void);
+
+#endif
