@@ -38,14 +38,17 @@ objs = $(patsubst %,$(BUILD)/$(1)/%.o,$(LIB_SRCS))
 define variant
 $(BUILD)/$(1)/%.c.o: %.c $(LIB_HDRS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(BASEFLAGS) $$(CFLAGS_$(1)) -c $$< -o $$@
+	@echo "  CC [$(1)] $$<"
+	@$$(CC) $$(BASEFLAGS) $$(CFLAGS_$(1)) -c $$< -o $$@
 $(BUILD)/$(1)/%.S.o: %.S
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(BASEFLAGS) $$(CFLAGS_$(1)) -c $$< -o $$@
+	@echo "  AS [$(1)] $$<"
+	@$$(CC) $$(BASEFLAGS) $$(CFLAGS_$(1)) -c $$< -o $$@
 $(BUILD)/$(1)/libgmpx.a: $(call objs,$(1))
-	rm -f $$@ && ar rcs $$@ $$^
+	@rm -f $$@ && ar rcs $$@ $$^
 $(BUILD)/$(1)/gmpx_test: $(TEST_SRCS) $(TEST_HDRS) $(BUILD)/$(1)/libgmpx.a
-	$$(CC) $$(BASEFLAGS) $$(CFLAGS_$(1)) -Iselftests $(TEST_SRCS) $(BUILD)/$(1)/libgmpx.a -lm -o $$@
+	@echo "  LD [$(1)] $$@"
+	@$$(CC) $$(BASEFLAGS) $$(CFLAGS_$(1)) -Iselftests $(TEST_SRCS) $(BUILD)/$(1)/libgmpx.a -lm -o $$@
 endef
 $(foreach v,release asan tsan,$(eval $(call variant,$(v))))
 

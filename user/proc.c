@@ -53,6 +53,9 @@ struct gx_sched gx_sched;
 struct gx_p *gx_allp[GX_MAXPROCS_LIMIT];
 __thread struct gx_m *gx_tls_m __attribute__((tls_model("initial-exec")));
 struct gx_debug gx_debug = {.schedtrace = 0, .scheddetail = 0};
+#if GX_TSAN
+_Atomic int gx_fence_word;
+#endif
 
 static struct gx_m m0;
 static int preset_maxprocs;   /* gx_maxprocs before gx_main */
@@ -147,7 +150,7 @@ static void gfput(struct gx_p *pp, gx_g *gp)
 		pp->gfreecnt--;
 		g->schedlink = gx_sched.gfree;
 		gx_sched.gfree = g;
-		gx_sched.ngfree++;
+		atomic_fetch_add_explicit(&gx_sched.ngfree, 1, memory_order_relaxed);
 	}
 	gx_unlock(&gx_sched.gflock);
 }
@@ -155,12 +158,12 @@ static void gfput(struct gx_p *pp, gx_g *gp)
 /* gfget - a dead G from pp's list, the global list, or a new slab. */
 static gx_g *gfget(struct gx_p *pp)
 {
-	if (!pp->gfree && gx_sched.gfree) {
+	if (!pp->gfree && atomic_load_explicit(&gx_sched.ngfree, memory_order_relaxed) > 0) {
 		gx_lock(&gx_sched.gflock);
 		while (pp->gfreecnt < GFREE_LOCAL_MAX / 2 && gx_sched.gfree) {
 			gx_g *g = gx_sched.gfree;
 			gx_sched.gfree = g->schedlink;
-			gx_sched.ngfree--;
+			atomic_fetch_sub_explicit(&gx_sched.ngfree, 1, memory_order_relaxed);
 			g->schedlink = pp->gfree;
 			pp->gfree = g;
 			pp->gfreecnt++;
@@ -174,9 +177,6 @@ static gx_g *gfget(struct gx_p *pp)
 		for (int i = GSLAB_N - 1; i >= 0; i--) {
 			gx_g *g = &s->gs[i];
 			g->slab = s;
-#if GX_TSAN
-			g->tsan_fiber = __tsan_create_fiber(0);
-#endif
 			atomic_store_explicit(&g->status, Gdead, memory_order_relaxed);
 			g->schedlink = pp->gfree;
 			pp->gfree = g;
@@ -274,6 +274,11 @@ static bool execute(gx_g *gp, bool inherit_time)
 			return false;
 		}
 		gp->sp = gx_ctx_make((void *)(gp->stack.lo + gp->stack.size), gentry, gp);
+#if GX_TSAN
+		/* TSan counts fibers as threads (at most 8128): give one only to
+		 * Gs that have a stack. */
+		gp->tsan_fiber = __tsan_create_fiber(0);
+#endif
 	}
 	mp->curg = gp;
 	gp->m = mp;
@@ -506,7 +511,7 @@ static void startm(struct gx_p *pp, bool spinning)
 void gx_wakep(void)
 {
 	/* Pairs with the fence in findrunnable's spinning -> idle path. */
-	atomic_thread_fence(memory_order_seq_cst);
+	gx_storeload_fence();
 	if (atomic_load_explicit(&gx_sched.npidle, memory_order_relaxed) == 0)
 		return;
 	int32_t zero = 0;
@@ -675,7 +680,7 @@ top:;
 		if (atomic_fetch_sub(&gx_sched.nmspinning, 1) <= 0)
 			gx_fatal("findrunnable: negative nmspinning");
 	}
-	atomic_thread_fence(memory_order_seq_cst);
+	gx_storeload_fence();
 	bool work = atomic_load_explicit(&gx_sched.runqsize, memory_order_relaxed) != 0;
 	for (int32_t i = 0; !work && i < gx_sched.nallp; i++) {
 		struct gx_p *p2 = gx_allp[i];
@@ -732,7 +737,11 @@ static gx_g *park_m(gx_g *gp)
 static void gdestroy(struct gx_p *pp, gx_g *gp)
 {
 	gx_stackfree(pp, gp->stackclass, &gp->stack);
-	if (unlikely(gx_sched.stackwait != NULL)) {
+#if GX_TSAN
+	__tsan_destroy_fiber(gp->tsan_fiber);
+	gp->tsan_fiber = NULL;
+#endif
+	if (unlikely(atomic_load_explicit(&gx_sched.nstackwait, memory_order_relaxed) > 0)) {
 		/* Someone is waiting for memory: retry them all now. */
 		gx_lock(&gx_sched.lock);
 		while (gx_sched.stackwait) {
@@ -740,6 +749,7 @@ static void gdestroy(struct gx_p *pp, gx_g *gp)
 			gx_sched.stackwait = w->schedlink;
 			gx_globrunqput(w);
 		}
+		atomic_store(&gx_sched.nstackwait, 0);
 		gx_unlock(&gx_sched.lock);
 		gx_wakep();
 	}
@@ -776,6 +786,7 @@ static void stackwait_put(gx_g *gp)
 	gx_lock(&gx_sched.lock);
 	gp->schedlink = gx_sched.stackwait;
 	gx_sched.stackwait = gp;
+	atomic_fetch_add(&gx_sched.nstackwait, 1);
 	gx_unlock(&gx_sched.lock);
 }
 

@@ -37,6 +37,19 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define GX_HIDDEN __attribute__((visibility("hidden")))
 
+/*
+ * gx_storeload_fence - a full fence between a store and a later load (the
+ * spinning/idle hand-shake in proc.c). GCC's TSan does not support
+ * atomic_thread_fence; there a seq_cst RMW on a dummy word serves (TSan
+ * checks data races, not memory ordering, so this changes nothing it sees).
+ */
+#if GX_TSAN
+extern GX_HIDDEN _Atomic int gx_fence_word;
+#define gx_storeload_fence() ((void)atomic_fetch_add(&gx_fence_word, 0))
+#else
+#define gx_storeload_fence() atomic_thread_fence(memory_order_seq_cst)
+#endif
+
 /* ---- locks and notes (lock_futex.c) ---------------------------------- */
 
 /* A futex mutex (3 states: unlocked, locked, locked with sleepers). While
@@ -214,10 +227,12 @@ struct gx_sched {
 	/* Global free G list */
 	gx_lock_t gflock;
 	gx_g *gfree;
-	int32_t ngfree;
+	_Atomic int32_t ngfree; /* also read without gflock, as a hint */
 
-	/* Gs waiting for a stack when memory ran out */
+	/* Gs waiting for a stack when memory ran out (sched.lock); the count
+	 * is read without the lock as a hint */
 	gx_g *stackwait;
+	_Atomic int32_t nstackwait;
 
 	_Atomic int64_t goidgen;
 	_Atomic bool started;

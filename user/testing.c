@@ -32,4 +32,4 @@ size_t gx_test_stack_size(void)
 
 int gx_test_cgroup_limit(void) { return gx_cgroup_limit(); }
 int gx_test_default_maxprocs(void) { return gx_default_maxprocs(); }
-int gx_test_sanitized(void) { return GX_ASAN || GX_TSAN; }
+int gx_test_sanitized(void) { return GX_TSAN ? 2 : GX_ASAN ? 1 : 0; }

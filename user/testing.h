@@ -24,7 +24,7 @@ size_t gx_test_stack_size(void);
 int gx_test_cgroup_limit(void);
 /* gx_default_maxprocs() */
 int gx_test_default_maxprocs(void);
-/* Whether the runtime was built with ASan or TSan (tests scale down). */
+/* 0 plain build, 1 ASan+UBSan, 2 TSan (tests scale down). */
 int gx_test_sanitized(void);
 
 #endif
