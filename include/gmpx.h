@@ -142,41 +142,20 @@ int gx_park(bool (*unlockf)(gx_g *g, void *lock), void *lock, const char *reason
 void gx_ready(gx_g *g);
 
 /* ------------------------------------------------------------------ */
-/* sync: WaitGroup and Mutex (parking goroutines, never threads)       */
+/* Deadlines: every blocking call that takes one uses the same rule.    */
 /* ------------------------------------------------------------------ */
 
-typedef struct gx_waitgroup {
-	_Alignas(8) uint64_t state; /* counter (high 32) | waiters (low 32) */
-	uint32_t sema;
-} gx_waitgroup;
-#define GX_WAITGROUP_INIT {0, 0}
-
-/* gx_wg_add - add delta to the counter. Returns 0, or -EINVAL if the counter
- * would go negative (it is left unchanged) or if Add with a positive delta
- * races with Wait on a zero counter. Waking waiters when it reaches 0. */
-int gx_wg_add(gx_waitgroup *wg, int delta);
-/* gx_wg_done - gx_wg_add(wg, -1). */
-int gx_wg_done(gx_waitgroup *wg);
-/* gx_wg_wait - park until the counter is 0. [G] Returns 0 or -EPERM. */
-int gx_wg_wait(gx_waitgroup *wg);
-
-typedef struct gx_mutex {
-	int32_t state; /* locked | woken | starving | waiters << 3 */
-	uint32_t sema;
-} gx_mutex;
-#define GX_MUTEX_INIT {0, 0}
-
-/* gx_mutex_lock - Go's sync.Mutex: spin briefly, then park; a waiter that
- * has waited over 1 ms switches the mutex to starvation mode (direct
- * hand-off in FIFO order). [G] Returns 0 or -EPERM. */
-int gx_mutex_lock(gx_mutex *mu);
-/* gx_mutex_trylock - 0 if acquired, -EBUSY if not. */
-int gx_mutex_trylock(gx_mutex *mu);
-/* gx_mutex_unlock - 0, or -EPERM if the mutex is not locked (Go: fatal
- * "sync: unlock of unlocked mutex"; here an error, and the state is unchanged). */
-int gx_mutex_unlock(gx_mutex *mu);
+/* An absolute time on the monotonic clock in ns (gx_now() + delay), or: */
+#define GX_FOREVER ((int64_t)-1) /* block until done */
+#define GX_NOW ((int64_t)0)      /* do not block: -EAGAIN if it would */
+/* A call whose deadline passes returns -ETIMEDOUT. */
 
 #ifdef __cplusplus
 }
 #endif
+
+#include "gmpx_sync.h"
+#include "gmpx_time.h"
+#include "gmpx_chan.h"
+
 #endif /* GMPX_H */

@@ -67,4 +67,17 @@ static inline void gxt_spin_ns(int64_t ns)
 		__asm__ volatile("" ::: "memory");
 }
 
+/* Wait (yielding, up to 2 s) until gx_num_goroutines() == want: after a
+ * WaitGroup wait returns, the last workers may still be between their
+ * gx_wg_done and their exit. Returns the final count. */
+static inline int64_t gxt_settle_goroutines(int64_t want)
+{
+	int64_t n = gx_num_goroutines(), deadline = gxt_now_ns() + 2000000000;
+	while (n != want && gxt_now_ns() < deadline) {
+		gx_yield();
+		n = gx_num_goroutines();
+	}
+	return n;
+}
+
 #endif

@@ -29,14 +29,8 @@ GX_TEST_TIMEOUT(spawn_join_million, 120)
 		ASSERT_GT(gx_go(spawn_one, NULL), 0);
 	ASSERT_EQ(gx_wg_wait(&spawn_wg), 0);
 	ASSERT_EQ(atomic_load(&spawn_count), n);
-	/* the workers have all finished; only main may remain (a worker may
-	 * still be between wg_done and its exit) */
-	int64_t left = gx_num_goroutines(), deadline = gxt_now_ns() + 2000000000;
-	while (left > 1 && gxt_now_ns() < deadline) {
-		gx_yield();
-		left = gx_num_goroutines();
-	}
-	ASSERT_EQ(left, 1);
+	/* the workers have all finished: only main remains */
+	ASSERT_EQ(gxt_settle_goroutines(1), 1);
 }
 
 /* ---- ids are unique and increasing per spawner ------------------------ */
@@ -305,7 +299,7 @@ GX_TEST_PROCS(maxprocs_changed_while_running, 2, 60)
 	sleep_ms_yielding(50);
 	atomic_store(&mp_stop, true);
 	gx_wg_wait(&mp_wg);
-	EXPECT_EQ(gx_num_goroutines(), 1);
+	EXPECT_EQ(gxt_settle_goroutines(1), 1);
 }
 
 /* ---- floating-point control state is per goroutine ------------------------------ */

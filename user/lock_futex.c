@@ -142,3 +142,5 @@ bool gx_notetsleep(gx_note *n, int64_t ns)
 	}
 	return true;
 }
+
+int64_t gx_now(void) { return gx_nanotime(); }

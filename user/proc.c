@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -68,6 +69,7 @@ static bool deadlock_check = true;
 #define GSLAB_N 64              /* Gs allocated at once */
 #define SCHED_FAIRNESS_TICKS 61 /* Go's: prime, so it does not resonate with program periods */
 #define STEAL_TRIES 4
+#define TIMER_SLACK_NS 1000  /* kernel default 50 us; see minit */
 
 static void schedule(void) __attribute__((noreturn));
 static void stopm(void);
@@ -204,6 +206,24 @@ static int64_t newgoid(struct gx_p *pp)
 
 /* ---- switching ---------------------------------------------------------- */
 
+/*
+ * setgstatus - a transition of a G this M owns exclusively (it is running
+ * here, or we just took it off a run queue): a store, no CAS. Transitions
+ * that others may race with (ready) use casgstatus, which also catches
+ * misuse such as readying a goroutine that is not parked.
+ */
+static inline void setgstatus(gx_g *gp, uint32_t old, uint32_t new)
+{
+#ifdef GX_DEBUG_STATUS
+	if (atomic_load_explicit(&gp->status, memory_order_relaxed) != old)
+		gx_fatal("setgstatus: goroutine %lld is %s, want %s", (long long)gp->goid,
+			 gx_gstatus_name(atomic_load(&gp->status)), gx_gstatus_name(old));
+#else
+	(void)old;
+#endif
+	atomic_store_explicit(&gp->status, new, memory_order_release);
+}
+
 static void casgstatus(gx_g *gp, uint32_t old, uint32_t new)
 {
 	uint32_t cur = old;
@@ -211,6 +231,23 @@ static void casgstatus(gx_g *gp, uint32_t old, uint32_t new)
 							     memory_order_relaxed)))
 		gx_fatal("casgstatus: goroutine %lld is %s, want %s -> %s", (long long)gp->goid,
 			 gx_gstatus_name(cur), gx_gstatus_name(old), gx_gstatus_name(new));
+}
+
+static inline void wakep_nofence(void);
+
+/* switchdone - first thing on arrival in a goroutine: finish what the
+ * goroutine we came from left for us (a direct switch's lock). */
+static inline void switchdone(void)
+{
+	struct gx_m *mp = getm();
+	if (unlikely(mp->switchunlock != NULL)) {
+		gx_lock_t *l = mp->switchunlock;
+		mp->switchunlock = NULL;
+		gx_unlock(l);
+		/* The G we came from is on the global queue: an idle P could
+		 * run it. Published under the lock, so no fence. */
+		wakep_nofence();
+	}
 }
 
 /*
@@ -241,6 +278,7 @@ static void mcall(gx_g *(*fn)(gx_g *), bool dying, bool lockheld)
 #if GX_ASAN
 	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #endif
+	switchdone();
 }
 
 static void goexit1(void) __attribute__((noreturn));
@@ -252,6 +290,7 @@ static void gentry(void *arg)
 #if GX_ASAN
 	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
+	switchdone();
 	gp->fn(gp->arg);
 	goexit1();
 }
@@ -282,7 +321,7 @@ static bool execute(gx_g *gp, bool inherit_time)
 	}
 	mp->curg = gp;
 	gp->m = mp;
-	casgstatus(gp, Grunnable, Grunning);
+	setgstatus(gp, Grunnable, Grunning);
 	if (!inherit_time)
 		pp->schedtick++;
 	atomic_store_explicit(&pp->executions, pp->executions + 1, memory_order_relaxed);
@@ -375,6 +414,7 @@ static bool pretire(void)
 	atomic_store_explicit(&pp->status, Pdead, memory_order_relaxed);
 	struct gx_p *np = gx_pidleget();
 	gx_unlock(&gx_sched.lock);
+	gx_movetimers(pp, np ? np : gx_allp[0]); /* P0 always survives a resize */
 	if (np)
 		acquirep(np);
 	gx_wakep();
@@ -421,6 +461,9 @@ static void minit(struct gx_m *mp)
 	mp->tsan_g0fiber = __tsan_get_current_fiber();
 #endif
 	gx_stack_sigsetup(mp);
+	/* Timers wake the M blocked in netpoll: with the default 50 us slack
+	 * every sleep would be that late. */
+	prctl(PR_SET_TIMERSLACK, TIMER_SLACK_NS, 0, 0, 0);
 }
 
 static void *mstart(void *arg)
@@ -508,10 +551,20 @@ static void startm(struct gx_p *pp, bool spinning)
  * gx_wakep - start a spinning M on an idle P if there is an idle P and
  * nobody is spinning yet. Called after making work runnable.
  */
+static inline void wakep_nofence(void);
+
 void gx_wakep(void)
 {
-	/* Pairs with the fence in findrunnable's spinning -> idle path. */
+	/* Pairs with the fence in findrunnable's spinning -> idle path: our
+	 * work is visible before we look for idle Ps, or they see it. */
 	gx_storeload_fence();
+	wakep_nofence();
+}
+
+/* wakep_nofence - gx_wakep for callers whose work was published under
+ * sched.lock (the lock orders it against an M going idle). */
+static inline void wakep_nofence(void)
+{
 	if (atomic_load_explicit(&gx_sched.npidle, memory_order_relaxed) == 0)
 		return;
 	int32_t zero = 0;
@@ -604,6 +657,16 @@ static gx_g *stealwork(struct gx_p *pp)
 			struct gx_p *p2 = gx_allp[(start + (uint32_t)k * stride) % (uint32_t)n];
 			if (p2 == pp || !p2 || atomic_load_explicit(&p2->status, memory_order_relaxed) == Pdead)
 				continue;
+			/* Last pass: run p2's due timers here (p2 may be busy
+			 * with a long goroutine, or idle). What they ready
+			 * lands in our queue. */
+			if (stealnext && atomic_load_explicit(&p2->timer0when, memory_order_relaxed)) {
+				gx_checktimers(p2, gx_nanotime());
+				bool inherit;
+				gx_g *gp = gx_runqget(pp, &inherit);
+				if (gp)
+					return gp;
+			}
 			gx_g *gp = gx_runqsteal(pp, p2, stealnext);
 			if (gp)
 				return gp;
@@ -627,6 +690,11 @@ top:;
 	}
 	pp = mp->p;
 	*inherit_time = false;
+
+	/* Our due timers first: they may make Gs runnable. One load when
+	 * there are none. */
+	if (atomic_load_explicit(&pp->timer0when, memory_order_relaxed))
+		gx_checktimers(pp, gx_nanotime());
 
 	if (++pp->fairtick % SCHED_FAIRNESS_TICKS == 0 &&
 	    atomic_load_explicit(&gx_sched.runqsize, memory_order_relaxed) > 0) {
@@ -687,7 +755,10 @@ top:;
 		if (p2 && atomic_load_explicit(&p2->status, memory_order_relaxed) != Pdead && !gx_runqempty(p2))
 			work = true;
 	}
-	if (work) {
+	int64_t polluntil = gx_timers_next();
+	if (work || (polluntil && polluntil <= gx_nanotime())) {
+		/* Runnable Gs, or timers due on some idle or busy P: get a P
+		 * back (the stealing pass runs other Ps' timers). */
 		gx_lock(&gx_sched.lock);
 		pp = gx_pidleget();
 		gx_unlock(&gx_sched.lock);
@@ -698,6 +769,29 @@ top:;
 			goto top;
 		}
 	}
+	/* Nothing to run. If timers are pending and nobody is polling, this M
+	 * sleeps in netpoll until the earliest one (woken early by
+	 * gx_netpollbreak); otherwise it parks. */
+	if (polluntil && atomic_exchange(&gx_sched.lastpoll, 0) != 0) {
+		atomic_store(&gx_sched.polluntil, polluntil);
+		int64_t delay = polluntil - gx_nanotime();
+		gx_netpoll(delay > 0 ? delay : 0);
+		atomic_store(&gx_sched.polluntil, 0);
+		atomic_store(&gx_sched.lastpoll, gx_nanotime());
+		gx_lock(&gx_sched.lock);
+		pp = gx_pidleget();
+		gx_unlock(&gx_sched.lock);
+		if (pp) {
+			acquirep(pp);
+			goto top;
+		}
+		/* Every P is busy: their Ms run the timers at their next
+		 * scheduling point. */
+	} else if (polluntil) {
+		int64_t until = atomic_load(&gx_sched.polluntil);
+		if (until == 0 || until > polluntil)
+			gx_netpollbreak(); /* the poller must wake earlier */
+	}
 	stopm();
 	goto top;
 }
@@ -707,19 +801,34 @@ top:;
 static gx_g *gosched_m(gx_g *gp)
 {
 	struct gx_m *mp = getm();
-	casgstatus(gp, Grunning, Grunnable);
+	struct gx_p *pp = mp->p;
+	setgstatus(gp, Grunning, Grunnable);
 	dropg(mp);
+	/* If this P has no local work, no due timers and is not being
+	 * retired, findrunnable would take the head of the global queue next:
+	 * take it in the same critical section (one lock round trip per
+	 * yield instead of two). Same choice, same order. */
+	bool fast = gx_runqempty(pp) && atomic_load_explicit(&pp->timer0when, memory_order_relaxed) == 0 &&
+		    pp->id < atomic_load_explicit(&gx_sched.gomaxprocs, memory_order_relaxed);
 	gx_lock(&gx_sched.lock);
 	gx_globrunqput(gp);
+	gx_g *next = fast ? gx_globrunqget(pp, 0) : NULL;
 	gx_unlock(&gx_sched.lock);
-	gx_wakep();
-	return NULL;
+	/* No fence needed: the work was published under sched.lock, which an
+	 * M going idle also takes (and re-checks runqsize under). */
+	wakep_nofence();
+	if (next) {
+		pp->fairtick++;
+		if (next == gp)
+			return gp; /* alone: keep running */
+	}
+	return next;
 }
 
 static gx_g *park_m(gx_g *gp)
 {
 	struct gx_m *mp = getm();
-	casgstatus(gp, Grunning, Gwaiting);
+	setgstatus(gp, Grunning, Gwaiting);
 	dropg(mp);
 	bool (*f)(gx_g *, void *) = mp->waitunlockf;
 	if (f) {
@@ -727,7 +836,7 @@ static gx_g *park_m(gx_g *gp)
 		mp->waitunlockf = NULL;
 		mp->waitlock = NULL;
 		if (!f(gp, lock)) {
-			casgstatus(gp, Gwaiting, Grunnable);
+			setgstatus(gp, Gwaiting, Grunnable);
 			return gp;
 		}
 	}
@@ -765,7 +874,7 @@ static void gdestroy(struct gx_p *pp, gx_g *gp)
 static gx_g *goexit0(gx_g *gp)
 {
 	struct gx_m *mp = getm();
-	casgstatus(gp, Grunning, Gdead);
+	setgstatus(gp, Grunning, Gdead);
 	dropg(mp);
 	gdestroy(mp->p, gp);
 	return NULL;
@@ -804,10 +913,12 @@ static void schedule(void)
 		while (gp) {
 			if (!execute(gp, inherit))
 				break;
-			/* gp mcalled back: run its continuation on g0 */
+			/* gp mcalled back: run its continuation on g0, which may
+			 * name the next G itself (park: resume at once; gosched:
+			 * the head of the global queue, a new time slice) */
 			gx_g *cur = mp->curg;
 			gp = mp->mcallfn(cur);
-			inherit = true;
+			inherit = gp == cur;
 		}
 	}
 }
@@ -853,6 +964,16 @@ int64_t gx_go_attr(const gx_attr *attr, gx_fn fn, void *arg)
 	struct gx_m *mp = getm();
 	if (!mp || !mp->curg)
 		return -EPERM;
+	return gx_newproc(attr, fn, arg);
+}
+
+/* gx_newproc - create a goroutine on the current M's P (Go's newproc);
+ * from a goroutine or from g0 with a P (timer callbacks). */
+int64_t gx_newproc(const gx_attr *attr, gx_fn fn, void *arg)
+{
+	struct gx_m *mp = getm();
+	if (!mp || !mp->p)
+		return -EPERM;
 	if (!fn)
 		return -EINVAL;
 	uint32_t cls = gx_stackclass_default();
@@ -886,7 +1007,7 @@ int64_t gx_go_attr(const gx_attr *attr, gx_fn fn, void *arg)
 	gp->waitreason = NULL;
 	int64_t id = gp->goid;
 	atomic_store_explicit(&pp->ncreated, pp->ncreated + 1, memory_order_relaxed);
-	casgstatus(gp, Gdead, Grunnable);
+	setgstatus(gp, Gdead, Grunnable);
 	gx_runqput(pp, gp, true);
 	gx_wakep();
 	return id;
@@ -900,12 +1021,61 @@ int64_t gx_go_copy(gx_fn fn, const void *arg, size_t size)
 	return gx_go_attr(&a, fn, (void *)(uintptr_t)arg);
 }
 
+/*
+ * gx_yield - Go's Gosched: the caller goes to the tail of the global queue.
+ *
+ * Fast path (the common case of goroutines taking turns): when this P has
+ * no local work and no timers, the next G is the head of the global queue
+ * and already has a stack, switch to it directly instead of through g0.
+ * The caller is queued under sched.lock and the lock stays held across the
+ * switch, so no other M can take the caller off the queue while we are
+ * still on its stack; the G we switch to releases it (switchdone). That is
+ * one context switch and one lock round trip per yield; the choice of G is
+ * the one findrunnable would make.
+ */
 int gx_yield(void)
 {
 	struct gx_m *mp = getm();
 	if (!mp || !mp->curg)
 		return -EPERM;
-	mcall(gosched_m, false, false);
+	gx_g *gp = mp->curg;
+	struct gx_p *pp = mp->p;
+	if (!gx_runqempty(pp) || atomic_load_explicit(&pp->timer0when, memory_order_relaxed) != 0 ||
+	    pp->id >= atomic_load_explicit(&gx_sched.gomaxprocs, memory_order_relaxed) || mp->locks) {
+		mcall(gosched_m, false, false);
+		return 0;
+	}
+	gx_lock(&gx_sched.lock);
+	gx_g *next = gx_sched.runqhead;
+	if (!next || next->stack.lo == 0) {
+		/* nothing else to run, or it needs a stack: the g0 path */
+		gx_unlock(&gx_sched.lock);
+		mcall(gosched_m, false, false);
+		return 0;
+	}
+	next = gx_globrunqget(pp, 0);
+	setgstatus(gp, Grunning, Grunnable);
+	gx_globrunqput(gp);
+	gp->m = NULL;
+	mp->curg = next;
+	next->m = mp;
+	setgstatus(next, Grunnable, Grunning);
+	pp->schedtick++;
+	pp->fairtick++;
+	atomic_store_explicit(&pp->executions, pp->executions + 1, memory_order_relaxed);
+	mp->switchunlock = &gx_sched.lock;
+#if GX_ASAN
+	void *fake = NULL;
+	__sanitizer_start_switch_fiber(&fake, (void *)next->stack.lo, next->stack.size);
+#endif
+#if GX_TSAN
+	__tsan_switch_to_fiber(next->tsan_fiber, 0);
+#endif
+	gx_ctx_switch(&gp->sp, next->sp);
+#if GX_ASAN
+	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#endif
+	switchdone();
 	return 0;
 }
 
@@ -1072,6 +1242,8 @@ static void checkdead(void)
 	if (run < 0)
 		gx_fatal("checkdead: inconsistent counts: %d Ms, %d idle, %d system", gx_sched.mnext,
 			 gx_sched.nmidle, gx_sched.nmsys);
+	if (gx_timers_next() != 0)
+		return; /* a timer will wake someone */
 	struct deadcount c = {0, 0, 0};
 	gx_forallg(countg, &c);
 	if (c.syscall > 0 || c.other > 0)
@@ -1182,6 +1354,7 @@ void gx_main(int (*fn)(int argc, char **argv), int argc, char **argv)
 	gx_sched.maxmcount = preset_maxthreads ? preset_maxthreads : envint("GX_MAXTHREADS", MAXMCOUNT_DEFAULT);
 	gx_sched.starttime = gx_nanotime();
 	gx_stackinit();
+	gx_netpollinit();
 
 	struct gx_m *mp = &m0;
 	mp->id = 0;
@@ -1207,7 +1380,7 @@ void gx_main(int (*fn)(int argc, char **argv), int argc, char **argv)
 	gp->goid = newgoid(pp);
 	gp->name = NULL;
 	atomic_store_explicit(&pp->ncreated, 1, memory_order_relaxed);
-	casgstatus(gp, Gdead, Grunnable);
+	setgstatus(gp, Gdead, Grunnable);
 	gx_runqput(pp, gp, true);
 
 	if (gx_debug.schedtrace > 0)

@@ -108,13 +108,32 @@ struct gx_g {
 	const char *waitreason;
 	const char *name;
 	int64_t waitsince;     /* gx_nanotime() when it parked */
-	void *param;           /* passed by whoever readies it (sema, chan) */
-	uint64_t sema_ticket;  /* semaphore bookkeeping (sema.c) */
+	void *param;           /* passed by whoever readies it (chan: the sudog that won a select) */
+	struct gx_sudog *waiting; /* sudogs of the select it is blocked in (chan/select.c) */
+	/* select wake-up: the first waker (a channel op, a close, a deadline
+	 * timer) to CAS 0 -> 1 owns the wake-up; everyone else skips this G. */
+	_Atomic uint32_t selectdone;
 	struct gx_gslab *slab; /* allocation slab, for allgs iteration */
 #if GX_TSAN
 	void *tsan_fiber;
 #endif
 	_Alignas(16) unsigned char argbuf[GX_ARG_MAX];
+};
+
+/*
+ * gx_sudog - a G waiting in a wait queue (Go's sudog): in a semaphore's
+ * bucket, or in a channel's sendq/recvq. Lives on the waiting G's stack (or
+ * in select's array): valid exactly as long as the G is parked.
+ */
+struct gx_sudog {
+	gx_g *g;
+	struct gx_sudog *next, *prev; /* wait queue links */
+	void *elem;                   /* data: value to send / where to receive (chan) */
+	void *c;                      /* channel (chan) or semaphore address (sema) */
+	struct gx_sudog *waitlink;    /* g->waiting list (select) */
+	_Atomic uint32_t ticket;      /* sema: handed off directly */
+	bool isselect;                /* g is in a select: wake only via selectdone CAS */
+	bool success;                 /* chan: woken by a value, not by close */
 };
 
 /* ---- M -------------------------------------------------------------- */
@@ -135,6 +154,9 @@ struct gx_m {
 	uint64_t fastrand;
 	/* mcall: the function g0 runs for the G that switched to it */
 	gx_g *(*mcallfn)(gx_g *gp);
+	/* A runtime lock held across a direct G-to-G switch (gx_yield's fast
+	 * path), released by the G switched to (switchdone in proc.c). */
+	gx_lock_t *switchunlock;
 	/* gx_park's unlock function, run on g0 */
 	bool (*waitunlockf)(gx_g *gp, void *lock);
 	void *waitlock;
@@ -195,6 +217,12 @@ struct gx_p {
 	gx_g *gfree;
 	int32_t gfreecnt;
 
+	/* Timers (time.c): a 4-ary min-heap on when */
+	gx_lock_t timerslock;
+	struct gx_rtimer **timers;
+	int32_t ntimers, captimers;
+	_Atomic int64_t timer0when; /* heap top's when, 0 if empty: read without the lock */
+
 	/* Stack cache for the default class */
 	uintptr_t stackcache[GX_STACKCACHE_MAX];
 	int32_t nstackcache;
@@ -233,6 +261,11 @@ struct gx_sched {
 	 * is read without the lock as a hint */
 	gx_g *stackwait;
 	_Atomic int32_t nstackwait;
+
+	/* netpoll: lastpoll == 0 while an M is blocked in gx_netpoll, which
+	 * will return by polluntil (0: no deadline) */
+	_Atomic int64_t lastpoll;
+	_Atomic int64_t polluntil;
 
 	_Atomic int64_t goidgen;
 	_Atomic bool started;
@@ -303,6 +336,7 @@ GX_HIDDEN bool gx_stack_guard_is_madvise(void);
 GX_HIDDEN void gx_ready_g(gx_g *gp, bool next);
 GX_HIDDEN void gx_gopark(bool (*unlockf)(gx_g *, void *), void *lock, const char *reason);
 GX_HIDDEN void gx_wakep(void);
+GX_HIDDEN int64_t gx_newproc(const gx_attr *attr, gx_fn fn, void *arg);
 GX_HIDDEN struct gx_p *gx_pidleget(void);
 GX_HIDDEN uint32_t gx_fastrand(void);
 GX_HIDDEN __attribute__((noreturn, format(printf, 1, 2))) void gx_fatal(const char *fmt, ...);
@@ -327,6 +361,60 @@ GX_HIDDEN void gx_schedtrace(bool detail);
 
 /* ---- sysmon.c ---------------------------------------------------------- */
 GX_HIDDEN void gx_sysmon_start(void);
+
+/* ---- time.c: runtime timers (Go's runtime/time.go) -------------------------- */
+/*
+ * A runtime timer fires f(arg, seq) at monotonic time `when` (ns,
+ * gx_nanotime()), then every `period` ns if period > 0. f runs on an M's
+ * scheduler stack (g0) holding a P but no lock, on whichever P runs or
+ * steals the timer; it must not block or park: it readies goroutines
+ * (gx_ready_g) or does non-blocking channel sends. Timers live in per-P
+ * 4-ary heaps, move with their P, and are run in findrunnable.
+ *
+ * The struct belongs to the caller (a goroutine's stack is fine). Rule: call
+ * gx_deltimer before the struct goes away, even if the timer fired:
+ * gx_deltimer waits for a callback that is running right now, so after it
+ * returns f is neither running nor going to run (del_timer_sync).
+ * (Public timers - gx_timer, gx_sleep, gx_after - are built on this.)
+ */
+enum { TIMER_IDLE = 0, TIMER_ARMED, TIMER_RUNNING };
+struct gx_rtimer {
+	gx_lock_t lock;               /* serializes gx_addtimer/gx_deltimer */
+	_Atomic uint32_t state;       /* TIMER_* */
+	_Atomic uint32_t gen;         /* bumped by every del/add: a running periodic timer re-arms only if unchanged */
+	_Atomic(struct gx_p *) pp;    /* heap it is in (ARMED), or NULL */
+	int32_t idx;                  /* index in pp's heap */
+	int64_t when, period;
+	void (*f)(void *arg, uintptr_t seq);
+	void *arg;
+	uintptr_t seq;
+};
+/* gx_addtimer - (re)arm t to fire at when (then every period if > 0).
+ * Safe from goroutines and from g0; goes into the current P's heap. */
+GX_HIDDEN void gx_addtimer(struct gx_rtimer *t, int64_t when, int64_t period, void (*f)(void *, uintptr_t),
+			   void *arg, uintptr_t seq);
+/* gx_deltimer - disarm and wait out a running callback. true if it was
+ * armed (it will not fire now), false if it fired or was never armed. */
+GX_HIDDEN bool gx_deltimer(struct gx_rtimer *t);
+/* Run pp's due timers; returns pp's next `when` (0: none). */
+GX_HIDDEN int64_t gx_checktimers(struct gx_p *pp, int64_t now);
+/* Earliest timer over all Ps (0: none). */
+GX_HIDDEN int64_t gx_timers_next(void);
+/* Move every timer of a retiring P to another. */
+GX_HIDDEN void gx_movetimers(struct gx_p *from, struct gx_p *to);
+/* gx_goready_timer - a timer callback that readies the goroutine in arg. */
+GX_HIDDEN void gx_goready_timer(void *arg, uintptr_t seq);
+
+/* ---- netpoll_epoll.c --------------------------------------------------------- */
+GX_HIDDEN void gx_netpollinit(void);
+/* Block up to delay ns (-1 forever, 0 poll); returns goroutines made
+ * runnable, linked through schedlink (none until the I/O layer lands). */
+GX_HIDDEN gx_g *gx_netpoll(int64_t delay);
+/* Interrupt a blocked gx_netpoll. */
+GX_HIDDEN void gx_netpollbreak(void);
+/* Wake the M blocked in netpoll if `when` is earlier than it will wake,
+ * or start an M to poll if none is (Go's wakeNetPoller). */
+GX_HIDDEN void gx_wakenetpoller(int64_t when);
 
 /* ---- sema.c ------------------------------------------------------------ */
 GX_HIDDEN void gx_semacquire(uint32_t *addr, bool lifo, const char *reason);

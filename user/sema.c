@@ -28,17 +28,11 @@
 
 #define SEMTABSZ 251 /* Go's: prime, spreads addresses */
 
-struct sudog {
-	gx_g *g;
-	uint32_t *addr;
-	struct sudog *next, *prev;
-	_Atomic uint32_t ticket;
-};
 
 struct semroot {
 	_Alignas(GX_CACHELINE) gx_lock_t lock;
 	_Atomic uint32_t nwait;
-	struct sudog *head, *tail;
+	struct gx_sudog *head, *tail;
 };
 
 static struct semroot semtable[SEMTABSZ];
@@ -57,11 +51,11 @@ static bool cansemacquire(uint32_t *addr)
 
 /* queue s for addr: at the tail, or before the first waiter for the same
  * address (lifo). root->lock held. */
-static void semqueue(struct semroot *root, struct sudog *s, bool lifo)
+static void semqueue(struct semroot *root, struct gx_sudog *s, bool lifo)
 {
-	struct sudog *at = NULL;
+	struct gx_sudog *at = NULL;
 	if (lifo)
-		for (at = root->head; at && at->addr != s->addr; at = at->next)
+		for (at = root->head; at && at->c != s->c; at = at->next)
 			;
 	if (at) {
 		s->next = at;
@@ -83,10 +77,10 @@ static void semqueue(struct semroot *root, struct sudog *s, bool lifo)
 }
 
 /* the first waiter for addr, unlinked, or NULL. root->lock held. */
-static struct sudog *semdequeue(struct semroot *root, uint32_t *addr)
+static struct gx_sudog *semdequeue(struct semroot *root, uint32_t *addr)
 {
-	struct sudog *s = root->head;
-	while (s && s->addr != addr)
+	struct gx_sudog *s = root->head;
+	while (s && s->c != (void *)addr)
 		s = s->next;
 	if (!s)
 		return NULL;
@@ -115,7 +109,7 @@ void gx_semacquire(uint32_t *addr, bool lifo, const char *reason)
 	if (cansemacquire(addr))
 		return;
 	struct semroot *root = semroot(addr);
-	struct sudog s = {.g = getg(), .addr = addr};
+	struct gx_sudog s = {.g = getg(), .c = addr};
 	for (;;) {
 		gx_lock(&root->lock);
 		atomic_fetch_add(&root->nwait, 1);
@@ -146,7 +140,7 @@ void gx_semrelease(uint32_t *addr, bool handoff)
 		gx_unlock(&root->lock);
 		return;
 	}
-	struct sudog *s = semdequeue(root, addr);
+	struct gx_sudog *s = semdequeue(root, addr);
 	if (s)
 		atomic_fetch_sub(&root->nwait, 1);
 	gx_unlock(&root->lock);

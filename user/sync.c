@@ -26,6 +26,12 @@
 int gx_wg_add(gx_waitgroup *wg, int delta)
 {
 	_Atomic uint64_t *state = (_Atomic uint64_t *)&wg->state;
+	/* Add(0) changes nothing. It must not go on: racing with the Add that
+	 * took the counter to 0, it would see the same "0 with waiters" state
+	 * and release the waiters a second time, leaving stray semaphore
+	 * counts that let a later Wait return early. */
+	if (delta == 0)
+		return 0;
 	uint64_t old = atomic_load(state), new;
 	int32_t v;
 	uint32_t w;

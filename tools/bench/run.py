@@ -57,7 +57,8 @@ BASELINE = "go"
 RUN_TIMEOUT = {"full": 900, "quick": 120}
 
 CC = os.environ.get("CC", "gcc")
-CFLAGS = ["-O2", "-std=gnu11", "-Wall", "-Wextra"]
+# -fstack-clash-protection: as gmpx asks of all its users (user/stack.c).
+CFLAGS = ["-O2", "-std=gnu11", "-Wall", "-Wextra", "-fstack-clash-protection"]
 
 
 def find_go() -> Optional[str]:
@@ -475,6 +476,12 @@ def machine_info():
     }
 
 
+def loadavg1(text):
+    """The 1-minute load average from a /proc/loadavg line: a load near the
+    number of CPUs means other work competed with the benchmark."""
+    return text.split()[0] if text else "?"
+
+
 def parse_args(argv):
     ap = argparse.ArgumentParser(
         description="Run the gmpx benchmarks side by side with their Go peers.")
@@ -571,7 +578,9 @@ def main(argv):
     header = (f"{now:%Y-%m-%d}, Linux {info['kernel']}, {info['nproc']} CPUs"
               f" ({info['cpu_model'] or 'unknown CPU'}), {opts.rounds} round"
               f"{'s' if opts.rounds != 1 else ''}, medians; {mode}; "
-              f"{(info['go_version'] or 'go ?').replace('go version ', '')}")
+              f"{(info['go_version'] or 'go ?').replace('go version ', '')}; "
+              f"1-min load avg {loadavg1(info['loadavg_start'])} at start, "
+              f"{loadavg1(info['loadavg_end'])} at end")
     if opts.markdown:
         print(f"Benchmarks: {header}. Ratio = implementation / {BASELINE}.\n")
     else:
