@@ -19,18 +19,24 @@ ARCH     := $(shell uname -m)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
 BASEFLAGS := -std=gnu11 -g -pthread -fPIC -fstack-clash-protection -Iinclude -Iuser $(WARN)
+# The runtime's code must stay one contiguous range (asynchronous preemption
+# never stops a goroutine inside it): no hot/cold splitting or function
+# reordering into other sections; the objects are partially linked into
+# gmpx.o between two marker objects (user/arch/*/textmark).
+LIBFLAGS := -fno-reorder-functions -fno-reorder-blocks-and-partition
 
 CFLAGS_release := -O2
 CFLAGS_asan    := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 CFLAGS_tsan    := -O1 -fno-omit-frame-pointer -fsanitize=thread
 
+MODEL_BINS :=
 LIB_SRCS := $(wildcard user/*.c) $(wildcard user/arch/$(ARCH)/*.S)
 LIB_HDRS := $(wildcard include/*.h) $(wildcard user/*.h)
 TEST_SRCS := $(filter-out selftests/harness_selftest.c selftests/runq_model.c selftests/runq_stress.c, \
 	       $(wildcard selftests/*.c))
 TEST_HDRS := $(wildcard selftests/*.h)
 
-.PHONY: all lib test test-release test-asan test-tsan bench install clean format lint deps-test deps-bench examples
+.PHONY: all lib test bench install clean format format-check lint deps-test deps-bench examples
 all: lib examples
 
 objs = $(patsubst %,$(BUILD)/$(1)/%.o,$(LIB_SRCS))
@@ -39,12 +45,16 @@ define variant
 $(BUILD)/$(1)/%.c.o: %.c $(LIB_HDRS)
 	@mkdir -p $$(dir $$@)
 	@echo "  CC [$(1)] $$<"
-	@$$(CC) $$(BASEFLAGS) $$(CFLAGS_$(1)) -c $$< -o $$@
+	@$$(CC) $$(BASEFLAGS) $$(LIBFLAGS) $$(CFLAGS_$(1)) -c $$< -o $$@
 $(BUILD)/$(1)/%.S.o: %.S
 	@mkdir -p $$(dir $$@)
 	@echo "  AS [$(1)] $$<"
 	@$$(CC) $$(BASEFLAGS) $$(CFLAGS_$(1)) -c $$< -o $$@
-$(BUILD)/$(1)/libgmpx.a: $(call objs,$(1))
+$(BUILD)/$(1)/gmpx.o: $(BUILD)/$(1)/user/arch/$(ARCH)/textmark/begin.S.o $(call objs,$(1)) \
+		$(BUILD)/$(1)/user/arch/$(ARCH)/textmark/end.S.o
+	@echo "  LD -r [$(1)] $$@"
+	@ld -r -o $$@ $$^
+$(BUILD)/$(1)/libgmpx.a: $(BUILD)/$(1)/gmpx.o
 	@rm -f $$@ && ar rcs $$@ $$^
 $(BUILD)/$(1)/gmpx_test: $(TEST_SRCS) $(TEST_HDRS) $(BUILD)/$(1)/libgmpx.a
 	@echo "  LD [$(1)] $$@"
@@ -55,7 +65,7 @@ $(foreach v,release asan tsan,$(eval $(call variant,$(v))))
 lib: $(BUILD)/libgmpx.a $(BUILD)/libgmpx.so
 $(BUILD)/libgmpx.a: $(BUILD)/release/libgmpx.a
 	cp $< $@
-$(BUILD)/libgmpx.so: $(call objs,release)
+$(BUILD)/libgmpx.so: $(BUILD)/release/gmpx.o
 	$(CC) -shared -pthread -o $@ $^
 
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
@@ -72,8 +82,15 @@ deps-bench:
 # The suite. Each step prints TAP and a "N passed, N failed" line;
 # tools/testsum.sh adds them up into the final line.
 test: deps-test
-	@$(MAKE) --no-print-directory $(BUILD)/release/gmpx_test $(BUILD)/asan/gmpx_test $(BUILD)/tsan/gmpx_test examples
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory $(BUILD)/release/gmpx_test $(BUILD)/asan/gmpx_test $(BUILD)/tsan/gmpx_test \
+	  $(BUILD)/harness_selftest $(MODEL_BINS) examples
 	@bash tools/run-tests.sh
+
+$(BUILD)/harness_selftest: selftests/harness_selftest.c selftests/harness.h
+	@mkdir -p $(BUILD)
+	@echo "  LD $@"
+	@$(CC) -std=gnu11 -O2 -g -pthread $(WARN) $< -o $@
 
 bench: deps-bench lib
 	python3 tools/bench/run.py $(BENCH_ARGS)
@@ -83,12 +100,20 @@ install: lib
 	install -m 644 include/gmpx.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libgmpx.a $(BUILD)/libgmpx.so $(DESTDIR)$(PREFIX)/lib/
 
+FORMAT_SRCS := $(wildcard user/*.c user/*.h include/*.h selftests/*.c selftests/*.h examples/*.c tools/bench/c/*.c tools/bench/c/*.h)
 format:
-	clang-format -i $(LIB_SRCS:%.S=) $(LIB_HDRS) $(wildcard selftests/*.[ch] examples/*.c tools/bench/c/*.c)
+	clang-format -i $(FORMAT_SRCS)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRCS)
 
+# Static analysis of the runtime; warnings are errors (.clang-tidy).
 lint:
-	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
-	  --suppress=missingIncludeSystem --inline-suppr -Iinclude -Iuser user/*.c
+	@echo "  CPPCHECK user/"
+	@cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
+	  --suppress=missingIncludeSystem --inline-suppr -Iinclude -Iuser -D__x86_64__ user/*.c
+	@echo "  CLANG-TIDY user/"
+	@clang-tidy --quiet $(wildcard user/*.c) -- -std=gnu11 -Iinclude -Iuser 2>&1 | \
+	  grep -v 'warnings generated' | (! grep -E 'error|warning') || (echo "lint: clang-tidy found problems"; exit 1)
 
 clean:
 	rm -rf $(BUILD)

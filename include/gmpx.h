@@ -142,6 +142,34 @@ int gx_park(bool (*unlockf)(gx_g *g, void *lock), void *lock, const char *reason
 void gx_ready(gx_g *g);
 
 /* ------------------------------------------------------------------ */
+/* Preemption and threads                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A goroutine that runs longer than the quantum (GX_QUANTUM, default 10 ms)
+ * is asked to yield: at its next runtime call or gx_preempt_check()
+ * (cooperative), or at once by a signal (SIGURG, asynchronous) when it is
+ * at a safe point: in the program's own code (never in libc, the dynamic
+ * loader, another shared library or the runtime), holding no runtime lock,
+ * not in a gx_nopreempt_begin/end region. GX_DEBUG=asyncpreemptoff=1 turns
+ * the signal off. See README, "Preemption".
+ */
+
+/* gx_preempt_check - yield here if asked to. [G] 0 or -EPERM. */
+int gx_preempt_check(void);
+/* gx_nopreempt_begin/end - a region asynchronous preemption never stops
+ * (nestable), e.g. code that keeps a thread-local address in a register or
+ * must not move between threads. Cooperative checks still apply at its end. */
+void gx_nopreempt_begin(void);
+void gx_nopreempt_end(void);
+
+/* gx_lock_os_thread - wire the calling goroutine to its current thread:
+ * it always runs on it and no other goroutine runs there until as many
+ * gx_unlock_os_thread calls (Go's runtime.LockOSThread). [G] 0 or -EPERM. */
+int gx_lock_os_thread(void);
+int gx_unlock_os_thread(void);
+
+/* ------------------------------------------------------------------ */
 /* Deadlines: every blocking call that takes one uses the same rule.    */
 /* ------------------------------------------------------------------ */
 
@@ -157,5 +185,6 @@ void gx_ready(gx_g *g);
 #include "gmpx_sync.h"
 #include "gmpx_time.h"
 #include "gmpx_chan.h"
+#include "gmpx_syscall.h"
 
 #endif /* GMPX_H */

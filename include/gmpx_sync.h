@@ -52,11 +52,11 @@ int gx_mutex_unlock(gx_mutex *mu);
  * readers at once. The fields are the runtime's; do not touch them.
  */
 typedef struct gx_rwmutex {
-	gx_mutex w;            /* held by a writer (pending or active) */
-	uint32_t writer_sem;   /* the writer waits here for departing readers */
-	uint32_t reader_sem;   /* readers wait here for the writer */
-	int32_t reader_count;  /* readers (active or blocked); - 2^30 while a writer is in */
-	int32_t reader_wait;   /* readers the pending writer still waits for */
+	gx_mutex w;           /* held by a writer (pending or active) */
+	uint32_t writer_sem;  /* the writer waits here for departing readers */
+	uint32_t reader_sem;  /* readers wait here for the writer */
+	int32_t reader_count; /* readers (active or blocked); - 2^30 while a writer is in */
+	int32_t reader_wait;  /* readers the pending writer still waits for */
 } gx_rwmutex;
 #define GX_RWMUTEX_INIT {GX_MUTEX_INIT, 0, 0, 0, 0}
 
@@ -89,9 +89,9 @@ int gx_rwmutex_unlock(gx_rwmutex *rw);
  * goroutines ask at the same time.
  */
 typedef struct gx_once {
-	uint32_t done;  /* 1 once fn has returned */
-	gx_mutex m;     /* serializes the first callers */
-	void *running;  /* the goroutine inside fn (recursion check) */
+	uint32_t done; /* 1 once fn has returned */
+	gx_mutex m;    /* serializes the first callers */
+	void *running; /* the goroutine inside fn (recursion check) */
 } gx_once;
 #define GX_ONCE_INIT {0, GX_MUTEX_INIT, NULL}
 
@@ -114,9 +114,9 @@ int gx_once_do(gx_once *o, void (*fn)(void *arg), void *arg);
  * wait in a loop. Must not be copied after first use.
  */
 typedef struct gx_cond {
-	uint32_t wait;    /* ticket of the next waiter */
-	uint32_t notify;  /* ticket of the next waiter to wake */
-	uint32_t lock;    /* runtime lock protecting the list */
+	uint32_t wait;     /* ticket of the next waiter */
+	uint32_t notify;   /* ticket of the next waiter to wake */
+	uint32_t lock;     /* runtime lock protecting the list */
 	void *head, *tail; /* parked waiters (runtime records) */
 } gx_cond;
 #define GX_COND_INIT {0, 0, 0, NULL, NULL}
@@ -124,8 +124,11 @@ typedef struct gx_cond {
 /*
  * gx_cond_wait - unlock mu, park until woken by gx_cond_signal or
  * gx_cond_broadcast, lock mu again (Go's Cond.Wait). The caller must hold
- * mu: it is checked, so waiting with mu unlocked returns -EPERM (Go: fatal
- * "sync: unlock of unlocked mutex") without waiting. [G] Returns 0 or -EPERM.
+ * mu: waiting with mu unlocked returns -EPERM (Go: fatal "sync: unlock of
+ * unlocked mutex") without waiting and without touching c. (Only if another
+ * goroutine unlocks mu in the middle of the call can the misuse pass the
+ * check and then cost a later gx_cond_signal its effect.) [G] Returns 0 or
+ * -EPERM.
  */
 int gx_cond_wait(gx_cond *c, gx_mutex *mu);
 /* gx_cond_signal - wake the goroutine that has waited longest, if any.

@@ -14,7 +14,7 @@ have_cmd() { command -v "$1" >/dev/null 2>&1; }
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 # Base toolchain for building and testing.
-for p in gcc make libc6-dev clang libclang-rt-14-dev spin valgrind python3; do
+for p in gcc make libc6-dev clang clang-tidy clang-format cppcheck python3 git; do
 	have_pkg "$p" || need+=("$p")
 done
 

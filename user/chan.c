@@ -74,7 +74,7 @@ struct waitq {
 };
 
 struct gx_chan {
-	gx_lock_t lock;         /* protects everything below but dataqsiz, elemsize, buf */
+	gx_lock_t lock;          /* protects all below but dataqsiz, elemsize, buf */
 	_Atomic uint32_t qcount; /* elements in the buffer */
 	_Atomic uint32_t closed;
 	uint32_t dataqsiz;       /* ring size (cap); immutable */

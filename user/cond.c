@@ -59,6 +59,18 @@ static bool notify_list_unlock(gx_g *gp, void *lock)
 	return true;
 }
 
+/* Append s to the list. lock held. */
+static void notify_list_append(gx_cond *c, struct gx_sudog *s)
+{
+	struct gx_sudog *tail = c->tail;
+	s->next = NULL;
+	if (tail)
+		tail->next = s;
+	else
+		c->head = s;
+	c->tail = s;
+}
+
 /* notifyListWait - park until ticket t has been notified. */
 static void notify_list_wait(gx_cond *c, uint32_t t)
 {
@@ -70,12 +82,7 @@ static void notify_list_wait(gx_cond *c, uint32_t t)
 	}
 	struct gx_sudog s = {.g = getg(), .c = c};
 	atomic_store_explicit(&s.ticket, t, memory_order_relaxed);
-	struct gx_sudog *tail = c->tail;
-	if (tail)
-		tail->next = &s;
-	else
-		c->head = &s;
-	c->tail = &s;
+	notify_list_append(c, &s);
 	gx_gopark(notify_list_unlock, cond_lock(c), "sync.Cond.Wait");
 }
 

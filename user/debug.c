@@ -30,7 +30,13 @@ void gx_parsedebug(const char *s)
 			continue;
 		}
 		*eq = 0;
-		int v = atoi(eq + 1);
+		char *end;
+		long lv = strtol(eq + 1, &end, 10);
+		if (*end || lv < 0 || lv > 1000000000) {
+			gx_print("gmpx: GX_DEBUG: %s=%s is not a number; ignored\n", kv, eq + 1);
+			continue;
+		}
+		int v = (int)lv;
 		if (strcmp(kv, "schedtrace") == 0)
 			gx_debug.schedtrace = v;
 		else if (strcmp(kv, "scheddetail") == 0)
@@ -70,7 +76,7 @@ void gx_schedtrace(bool detail)
 		n += snprintf(line + n, sizeof(line) - (size_t)n, " [");
 		for (int32_t i = 0; i < procs && n < (int)sizeof(line) - 16; i++)
 			n += snprintf(line + n, sizeof(line) - (size_t)n, i ? " %u" : "%u", gx_runqlen(gx_allp[i]));
-		n += snprintf(line + n, sizeof(line) - (size_t)n, "]");
+		snprintf(line + n, sizeof(line) - (size_t)n, "]");
 	}
 	gx_print("%s\n", line);
 	if (!detail)

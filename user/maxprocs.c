@@ -19,6 +19,7 @@
  */
 #include "runtime.h"
 
+#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,29 @@ static bool readfile(const char *path, char *buf, size_t size)
 	return n > 0;
 }
 
-/* cgroup_limit - the CPU limit in CPUs (ceil), or 0 if there is none. */
+/* parse1 - one decimal integer (surrounding blanks allowed). */
+static bool parse1(const char *s, long long *v)
+{
+	char *end;
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	while (*end == ' ' || *end == '\n')
+		end++;
+	return end != s && *end == 0 && errno == 0;
+}
+
+/* parse2 - "QUOTA PERIOD" (cgroup v2 cpu.max). */
+static bool parse2(const char *s, long long *a, long long *b)
+{
+	char *end;
+	errno = 0;
+	*a = strtoll(s, &end, 10);
+	if (end == s || *end != ' ' || errno)
+		return false;
+	return parse1(end + 1, b);
+}
+
+/* gx_cgroup_limit - the CPU limit in CPUs (ceil), or 0 if there is none. */
 int gx_cgroup_limit(void)
 {
 	const char *root = getenv("GX_CGROUP_ROOT");
@@ -62,8 +85,7 @@ int gx_cgroup_limit(void)
 			if (!readfile(path, buf, sizeof(buf)))
 				continue;
 			long long quota, period;
-			if (strncmp(buf, "max", 3) == 0 || sscanf(buf, "%lld %lld", &quota, &period) != 2 ||
-			    quota <= 0 || period <= 0)
+			if (strncmp(buf, "max", 3) == 0 || !parse2(buf, &quota, &period) || quota <= 0 || period <= 0)
 				return 0;
 			return (int)((quota + period - 1) / period);
 		}
@@ -76,10 +98,10 @@ int gx_cgroup_limit(void)
 		for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 			long long quota = 0, period = 0;
 			snprintf(path, sizeof(path), "%s/%s%s/cpu.cfs_quota_us", root, dirs[i], cg);
-			if (!readfile(path, buf, sizeof(buf)) || sscanf(buf, "%lld", &quota) != 1)
+			if (!readfile(path, buf, sizeof(buf)) || !parse1(buf, &quota))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s%s/cpu.cfs_period_us", root, dirs[i], cg);
-			if (!readfile(path, buf, sizeof(buf)) || sscanf(buf, "%lld", &period) != 1)
+			if (!readfile(path, buf, sizeof(buf)) || !parse1(buf, &period))
 				continue;
 			if (quota <= 0 || period <= 0)
 				return 0; /* -1: unlimited */

@@ -281,6 +281,8 @@ static void mcall(gx_g *(*fn)(gx_g *), bool dying, bool lockheld)
 	switchdone();
 }
 
+void gx_mcall(gx_g *(*fn)(gx_g *)) { mcall(fn, false, false); }
+
 static void goexit1(void) __attribute__((noreturn));
 
 /* gentry - the first frame on every goroutine stack. */
@@ -323,7 +325,8 @@ static bool execute(gx_g *gp, bool inherit_time)
 	gp->m = mp;
 	setgstatus(gp, Grunnable, Grunning);
 	if (!inherit_time)
-		pp->schedtick++;
+		atomic_store_explicit(&pp->schedtick, pp->schedtick + 1, memory_order_relaxed);
+	atomic_store_explicit(&pp->preempt, false, memory_order_relaxed); /* a new slice, or resumed */
 	atomic_store_explicit(&pp->executions, pp->executions + 1, memory_order_relaxed);
 #if GX_ASAN
 	void *fake = NULL;
@@ -354,17 +357,20 @@ static void acquirep(struct gx_p *pp)
 		gx_fatal("acquirep: M%lld already has P%d or P%d has M", (long long)mp->id,
 			 mp->p ? mp->p->id : -1, pp->id);
 	mp->p = pp;
-	pp->m = mp;
-	atomic_store_explicit(&pp->status, Prunning, memory_order_relaxed);
+	atomic_store_explicit(&pp->m, mp, memory_order_relaxed);
+	atomic_store_explicit(&pp->status, Prunning, memory_order_release);
+	gx_sysmon_kick(); /* one load: sysmon sleeps deeply only while every P is idle */
 }
+
+void gx_acquirep(struct gx_p *pp) { acquirep(pp); }
 
 static struct gx_p *releasep(void)
 {
 	struct gx_m *mp = getm();
 	struct gx_p *pp = mp->p;
-	pp->m = NULL;
+	atomic_store_explicit(&pp->m, NULL, memory_order_relaxed);
 	mp->p = NULL;
-	atomic_store_explicit(&pp->status, Pidle, memory_order_relaxed);
+	atomic_store_explicit(&pp->status, Pidle, memory_order_release);
 	return pp;
 }
 
@@ -579,7 +585,7 @@ static inline void wakep_nofence(void)
  * surplus): to a new M if there is work for it, else to the idle list.
  * Go's handoffp; used by syscall hand-off and by maxprocs changes.
  */
-static __attribute__((unused)) void handoffp(struct gx_p *pp)
+void gx_handoffp(struct gx_p *pp)
 {
 	if (!gx_runqempty(pp) || atomic_load(&gx_sched.runqsize) != 0) {
 		startm(pp, false);
@@ -599,6 +605,9 @@ static __attribute__((unused)) void handoffp(struct gx_p *pp)
 	}
 	pidleput(pp);
 	gx_unlock(&gx_sched.lock);
+	int64_t when = atomic_load(&pp->timer0when);
+	if (when)
+		gx_wakenetpoller(when); /* someone must poll for its timers */
 }
 
 /* stopm - park the current M (no P) until startm gives it one. */
@@ -615,6 +624,69 @@ static void stopm(void)
 	struct gx_p *pp = mp->nextp;
 	mp->nextp = NULL;
 	acquirep(pp);
+}
+
+void gx_stopm(void) { stopm(); }
+
+/* ---- gx_lock_os_thread: an M that runs only its locked G (Go's lockOSThread) ---- */
+
+/* stoplockedm - our locked G is not running: give the P away and sleep
+ * until an M that finds the G runnable hands it to us with a P. */
+static void stoplockedm(void)
+{
+	struct gx_m *mp = getm();
+	if (mp->p)
+		gx_handoffp(releasep());
+	gx_lock(&gx_sched.lock);
+	gx_sched.nmidlelocked++;
+	checkdead();
+	gx_unlock(&gx_sched.lock);
+	gx_notesleep(&mp->park);
+	gx_noteclear(&mp->park);
+	gx_lock(&gx_sched.lock);
+	gx_sched.nmidlelocked--;
+	gx_unlock(&gx_sched.lock);
+	struct gx_p *pp = mp->nextp;
+	mp->nextp = NULL;
+	acquirep(pp);
+}
+
+/* startlockedm - gp (runnable, taken off a queue) is locked to another M:
+ * hand it our P and park. */
+static void startlockedm(gx_g *gp)
+{
+	struct gx_m *target = gp->lockedm;
+	struct gx_p *pp = releasep();
+	target->nextp = pp;
+	gx_notewakeup(&target->park);
+	stopm();
+}
+
+int gx_lock_os_thread(void)
+{
+	struct gx_m *mp = getm();
+	if (!mp || !mp->curg)
+		return -EPERM;
+	gx_g *gp = mp->curg;
+	gp->lockedcount++;
+	gp->lockedm = mp;
+	mp->lockedg = gp;
+	return 0;
+}
+
+int gx_unlock_os_thread(void)
+{
+	struct gx_m *mp = getm();
+	if (!mp || !mp->curg)
+		return -EPERM;
+	gx_g *gp = mp->curg;
+	if (gp->lockedcount == 0)
+		return 0; /* Go: a no-op */
+	if (--gp->lockedcount == 0) {
+		gp->lockedm = NULL;
+		mp->lockedg = NULL;
+	}
+	return 0;
 }
 
 static void resetspinning(void)
@@ -683,7 +755,7 @@ static gx_g *findrunnable(bool *inherit_time)
 {
 	struct gx_m *mp = getm();
 top:;
-	struct gx_p *pp = mp->p;
+	struct gx_p *pp;
 	if (unlikely(pretire())) {
 		stopm();
 		goto top;
@@ -808,7 +880,7 @@ static gx_g *gosched_m(gx_g *gp)
 	 * retired, findrunnable would take the head of the global queue next:
 	 * take it in the same critical section (one lock round trip per
 	 * yield instead of two). Same choice, same order. */
-	bool fast = gx_runqempty(pp) && atomic_load_explicit(&pp->timer0when, memory_order_relaxed) == 0 &&
+	bool fast = !mp->lockedg && gx_runqempty(pp) && atomic_load_explicit(&pp->timer0when, memory_order_relaxed) == 0 &&
 		    pp->id < atomic_load_explicit(&gx_sched.gomaxprocs, memory_order_relaxed);
 	gx_lock(&gx_sched.lock);
 	gx_globrunqput(gp);
@@ -876,6 +948,11 @@ static gx_g *goexit0(gx_g *gp)
 	struct gx_m *mp = getm();
 	setgstatus(gp, Grunning, Gdead);
 	dropg(mp);
+	if (gp->lockedm) { /* exited while locked: the thread is free again */
+		gp->lockedm = NULL;
+		gp->lockedcount = 0;
+		mp->lockedg = NULL;
+	}
 	gdestroy(mp->p, gp);
 	return NULL;
 }
@@ -906,11 +983,21 @@ static void schedule(void)
 {
 	struct gx_m *mp = getm();
 	for (;;) {
-		bool inherit;
-		gx_g *gp = findrunnable(&inherit);
-		if (mp->spinning)
-			resetspinning();
+		bool inherit = false;
+		gx_g *gp;
+		if (unlikely(mp->lockedg != NULL)) {
+			stoplockedm(); /* returns with a P when our G is runnable */
+			gp = mp->lockedg;
+		} else {
+			gp = findrunnable(&inherit);
+			if (mp->spinning)
+				resetspinning();
+		}
 		while (gp) {
+			if (unlikely(gp->lockedm && gp->lockedm != mp)) {
+				startlockedm(gp);
+				break;
+			}
 			if (!execute(gp, inherit))
 				break;
 			/* gp mcalled back: run its continuation on g0, which may
@@ -964,7 +1051,9 @@ int64_t gx_go_attr(const gx_attr *attr, gx_fn fn, void *arg)
 	struct gx_m *mp = getm();
 	if (!mp || !mp->curg)
 		return -EPERM;
-	return gx_newproc(attr, fn, arg);
+	int64_t id = gx_newproc(attr, fn, arg);
+	gx_preempt_point();
+	return id;
 }
 
 /* gx_newproc - create a goroutine on the current M's P (Go's newproc);
@@ -1040,14 +1129,14 @@ int gx_yield(void)
 		return -EPERM;
 	gx_g *gp = mp->curg;
 	struct gx_p *pp = mp->p;
-	if (!gx_runqempty(pp) || atomic_load_explicit(&pp->timer0when, memory_order_relaxed) != 0 ||
+	if (mp->lockedg || !gx_runqempty(pp) || atomic_load_explicit(&pp->timer0when, memory_order_relaxed) != 0 ||
 	    pp->id >= atomic_load_explicit(&gx_sched.gomaxprocs, memory_order_relaxed) || mp->locks) {
 		mcall(gosched_m, false, false);
 		return 0;
 	}
 	gx_lock(&gx_sched.lock);
 	gx_g *next = gx_sched.runqhead;
-	if (!next || next->stack.lo == 0) {
+	if (!next || next->stack.lo == 0 || next->lockedm) {
 		/* nothing else to run, or it needs a stack: the g0 path */
 		gx_unlock(&gx_sched.lock);
 		mcall(gosched_m, false, false);
@@ -1060,7 +1149,8 @@ int gx_yield(void)
 	mp->curg = next;
 	next->m = mp;
 	setgstatus(next, Grunnable, Grunning);
-	pp->schedtick++;
+	atomic_store_explicit(&pp->schedtick, pp->schedtick + 1, memory_order_relaxed);
+	atomic_store_explicit(&pp->preempt, false, memory_order_relaxed);
 	pp->fairtick++;
 	atomic_store_explicit(&pp->executions, pp->executions + 1, memory_order_relaxed);
 	mp->switchunlock = &gx_sched.lock;
@@ -1236,12 +1326,12 @@ static void checkdead(void)
 {
 	if (!deadlock_check || !atomic_load(&gx_sched.started))
 		return;
-	int32_t run = gx_sched.mnext - gx_sched.nmidle - gx_sched.nmsys;
+	int32_t run = gx_sched.mnext - gx_sched.nmidle - gx_sched.nmidlelocked - gx_sched.nmsys;
 	if (run > 0)
 		return;
 	if (run < 0)
-		gx_fatal("checkdead: inconsistent counts: %d Ms, %d idle, %d system", gx_sched.mnext,
-			 gx_sched.nmidle, gx_sched.nmsys);
+		gx_fatal("checkdead: inconsistent counts: %d Ms, %d idle, %d locked idle, %d system",
+			 gx_sched.mnext, gx_sched.nmidle, gx_sched.nmidlelocked, gx_sched.nmsys);
 	if (gx_timers_next() != 0)
 		return; /* a timer will wake someone */
 	struct deadcount c = {0, 0, 0};
@@ -1383,7 +1473,7 @@ void gx_main(int (*fn)(int argc, char **argv), int argc, char **argv)
 	setgstatus(gp, Gdead, Grunnable);
 	gx_runqput(pp, gp, true);
 
-	if (gx_debug.schedtrace > 0)
-		gx_sysmon_start();
+	gx_preemptinit();
+	gx_sysmon_start();
 	schedule();
 }

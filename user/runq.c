@@ -47,6 +47,12 @@ void gx_model_step(void);
 							 memory_order_acquire))
 
 #define RUNQ_MASK (GX_RUNQ_SIZE - 1)
+
+/* How long a thief lets a running victim get to its runnext G before
+ * taking it (Go sleeps 3 us). A PAUSE is ~20-65 ns depending on the CPU;
+ * 30 of them are ~1-2 us: long enough for a victim that is about to
+ * schedule, short next to the wake-up latency of a parked M. */
+#define RUNNEXT_STEAL_PAUSES 30
 _Static_assert((GX_RUNQ_SIZE & RUNQ_MASK) == 0, "run queue size must be a power of two");
 
 /* Put gp and a batch of pp's local queue on the global queue. Called when
@@ -174,7 +180,7 @@ static uint32_t runqgrab(struct gx_p *victim, _Atomic(gx_g *) *batch, uint32_t b
 			 * it now would just move the G between CPUs (Go
 			 * sleeps 3 µs here). */
 			if (atomic_load_explicit(&victim->status, memory_order_relaxed) == Prunning)
-				gx_procyield(300);
+				gx_procyield(RUNNEXT_STEAL_PAUSES);
 #endif
 			if (!CAS_REL(&victim->runnext, &next, NULL))
 				continue;

@@ -117,6 +117,9 @@ struct gx_g {
 #if GX_TSAN
 	void *tsan_fiber;
 #endif
+	int32_t nopreempt;     /* gx_nopreempt_begin depth: no async preemption */
+	uint32_t lockedcount;  /* gx_lock_os_thread nesting */
+	struct gx_m *lockedm;  /* gx_lock_os_thread: runs only on this M */
 	_Alignas(16) unsigned char argbuf[GX_ARG_MAX];
 };
 
@@ -143,6 +146,9 @@ struct gx_m {
 	gx_g *curg;            /* G running on this M, or NULL on g0 */
 	struct gx_p *p;        /* attached P, NULL if none */
 	struct gx_p *nextp;    /* P to take when woken from stopm */
+	struct gx_p *oldp;     /* P it had when it entered a syscall (exitsyscall's fast path) */
+	gx_g *lockedg;         /* gx_lock_os_thread: the only G this M runs */
+	_Atomic uint32_t preemptgen; /* async preemption signals delivered */
 	int64_t id;
 	pid_t tid;
 	uint32_t locks;        /* runtime locks held (no preemption, no switch) */
@@ -198,15 +204,22 @@ struct gx_p {
 
 	_Alignas(GX_CACHELINE) int32_t id;
 	_Atomic uint32_t status;
-	struct gx_m *m; /* owning M, NULL if idle */
+	_Atomic(struct gx_m *) m; /* owning M, NULL if idle or in a syscall (read by sysmon) */
 	struct gx_p *link; /* idle P list */
-	uint32_t schedtick; /* incremented on every scheduler call that does not inherit time */
+	_Atomic uint32_t schedtick; /* incremented on every scheduler call that does not inherit time (read by sysmon) */
 	/* Incremented on every findrunnable: drives the 1-in-61 global queue
 	 * check. Go uses schedtick, which stands still while a runnext
 	 * ping-pong pair shares one time slice, so there only preemption
 	 * ends the starvation; counting every round makes the guarantee hold
 	 * with or without preemption. */
 	uint32_t fairtick;
+	/* sysmon bookkeeping (Go's sysmontick): what it saw last time */
+	_Atomic uint32_t syscalltick; /* incremented on every syscall entry */
+	_Atomic int64_t syscallwhen;  /* when the current syscall started */
+	_Atomic int64_t schedwhen;    /* when the current time slice started (execute) */
+	uint32_t sysmon_schedtick;    /* sysmon's copies */
+	int64_t sysmon_schedwhen;
+	_Atomic bool preempt;         /* the G running here should yield */
 	_Atomic uint64_t executions; /* Gs executed here (tests and schedtrace) */
 
 	/* goroutine ids handed out in batches from sched.goidgen */
@@ -239,6 +252,7 @@ struct gx_sched {
 	int32_t mnext;      /* next M id; also the number of Ms created */
 	int32_t maxmcount;
 	int32_t nmsys;      /* Ms that never run Gs (sysmon) */
+	int32_t nmidlelocked; /* Ms parked in stoplockedm, waiting for their locked G */
 	_Atomic int32_t nmspinning;
 	_Atomic(struct gx_m *) allm;
 
@@ -359,8 +373,62 @@ extern GX_HIDDEN struct gx_debug gx_debug;
 GX_HIDDEN void gx_parsedebug(const char *s);
 GX_HIDDEN void gx_schedtrace(bool detail);
 
-/* ---- sysmon.c ---------------------------------------------------------- */
+/* ---- sysmon.c: the policy points ------------------------------------------ */
+/*
+ * Where the runtime learns that an M blocked, what wakes sysmon, and how a
+ * goroutine is asked to yield: one small table, so that the kernel-assisted
+ * modes (trace: sched_switch events; scx: the BPF scheduler) can replace
+ * polling with events without touching the scheduler. Off mode is Go's
+ * design: sysmon watches syscalls and time slices, preemption is a signal.
+ */
+struct gx_policy {
+	const char *name;
+	/* An M entered a syscall holding pp loosely (may wake sysmon). */
+	void (*entersyscall)(struct gx_m *mp, struct gx_p *pp, int64_t now);
+	/* sysmon sleeps until `until` (ns) or until woken. */
+	void (*sysmon_sleep)(int64_t until);
+	/* Wake a sleeping sysmon. */
+	void (*sysmon_wake)(void);
+	/* Ask the G running on pp to yield (flag set already); false if it
+	 * could not be delivered now (sysmon retries). */
+	bool (*preempt)(struct gx_p *pp, struct gx_m *mp);
+};
+extern GX_HIDDEN const struct gx_policy *gx_policy;
 GX_HIDDEN void gx_sysmon_start(void);
+GX_HIDDEN void gx_sysmon_kick(void); /* a P became busy: sysmon leaves deep sleep */
+extern GX_HIDDEN _Atomic bool gx_sysmon_deepsleep;
+extern GX_HIDDEN _Atomic int64_t gx_sysmon_wakeat;
+/* Tunables (README): quantum for preemption, and how long a P may sit in a
+ * syscall with work queued before sysmon hands it off. */
+extern GX_HIDDEN int64_t gx_quantum_ns;
+#define GX_SYSCALL_RETAKE_NS ((int64_t)20000) /* Go's first sysmon tick: 20 us */
+
+/* ---- syscall.c ------------------------------------------------------------ */
+GX_HIDDEN void gx_entersyscall(void);
+GX_HIDDEN void gx_entersyscallblock(void);
+GX_HIDDEN void gx_exitsyscall(void);
+GX_HIDDEN void gx_handoffp(struct gx_p *pp);
+/* proc.c pieces syscall.c and preempt.c use */
+GX_HIDDEN void gx_acquirep(struct gx_p *pp);
+GX_HIDDEN void gx_stopm(void);
+/* Switch to g0 and run fn(curg) there; fn returns the G to run next or NULL. */
+GX_HIDDEN void gx_mcall(gx_g *(*fn)(gx_g *));
+
+/* ---- preempt.c ---------------------------------------------------------------- */
+GX_HIDDEN void gx_preemptinit(void);
+GX_HIDDEN void gx_gopreempt(void);      /* yield at a cooperative safe point */
+/* Send the async preemption signal to mp (sysmon). */
+GX_HIDDEN bool gx_preemptm(struct gx_m *mp);
+extern GX_HIDDEN bool gx_asyncpreempt_enabled;
+extern GX_HIDDEN _Atomic uint64_t gx_async_preemptions; /* statistics and tests */
+/* Cooperative check at runtime entry points: one load of the P's flag. */
+#define gx_preempt_point()                                                                         \
+	do {                                                                                       \
+		struct gx_m *gx_pp_m = getm();                                                     \
+		if (unlikely(gx_pp_m && gx_pp_m->p &&                                              \
+			     atomic_load_explicit(&gx_pp_m->p->preempt, memory_order_relaxed)))    \
+			gx_gopreempt();                                                            \
+	} while (0)
 
 /* ---- time.c: runtime timers (Go's runtime/time.go) -------------------------- */
 /*

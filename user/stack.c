@@ -55,7 +55,10 @@
 #endif
 
 #define GUARD_SIZE ((size_t)4096)
-#define CHUNK_BYTES ((size_t)4 << 20) /* one mmap: ~60 default stacks */
+/* One mmap: 15 default stacks. Small enough that the M that maps (and
+ * populates) a chunk is not held up long, large enough to amortize. */
+#define CHUNK_BYTES ((size_t)1 << 20)
+#define CHUNK_MAX (CHUNK_BYTES / (GX_STACK_MIN + GUARD_SIZE) + 1)
 #define STACK_MIN_SHIFT 14             /* 16 KiB */
 #define ALTSTACK_SIZE ((size_t)64 << 10)
 
@@ -182,23 +185,21 @@ static int freepush(uint32_t cls, uintptr_t lo)
 	return 0;
 }
 
-/* Map a new chunk of class cls into the global cache. stk.lock held. */
-static int stackgrow_locked(uint32_t cls)
+/*
+ * stackmap - map a chunk of class-cls stacks, install the guards, populate
+ * each stack's top page, and return their bottoms in out[] (at most max).
+ * No lock is held: mapping and populating take tens of microseconds, and
+ * other Ms must not wait behind them for the lock.
+ */
+static int stackmap(uint32_t cls, uintptr_t *out, size_t max, size_t *nout)
 {
 	size_t size = gx_stackclass_size(cls);
 	size_t slot = size + GUARD_SIZE;
 	size_t n = CHUNK_BYTES / slot;
 	if (n == 0)
 		n = 1;
-	/* make room in the free array first so a failure leaks nothing */
-	while (stk.capfree[cls] - stk.nfree[cls] < n) {
-		size_t ncap = stk.capfree[cls] ? stk.capfree[cls] * 2 : 64;
-		uintptr_t *a = realloc(stk.free[cls], ncap * sizeof(*a));
-		if (!a)
-			return -ENOMEM;
-		stk.free[cls] = a;
-		stk.capfree[cls] = ncap;
-	}
+	if (n > max)
+		n = max;
 	void *p = mmap(NULL, n * slot, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
 		       -1, 0);
 	if (p == MAP_FAILED)
@@ -222,25 +223,12 @@ static int stackgrow_locked(uint32_t cls)
 	for (size_t i = 0; i < n; i++)
 		iov[i] = (struct iovec){(void *)(base + (i + 1) * slot - GUARD_SIZE), GUARD_SIZE};
 	(void)madvise_batch(iov, n, MADV_POPULATE_WRITE);
-	/* Push in reverse so the lowest slot is handed out last: the order
-	 * does not matter for correctness, only for locality. */
-	for (size_t i = n; i-- > 0;)
-		(void)freepush(cls, base + i * slot + GUARD_SIZE);
+	/* Highest first: handed out from the end of out[] (LIFO), lowest last. */
+	for (size_t i = 0; i < n; i++)
+		out[i] = base + (n - 1 - i) * slot + GUARD_SIZE;
 	atomic_fetch_add(&stk.nstacks, n);
+	*nout = n;
 	return 0;
-}
-
-/* Take up to max stacks of class cls from the global cache into out[]. */
-static size_t globalget(uint32_t cls, uintptr_t *out, size_t max, int *err)
-{
-	gx_lock(&stk.lock);
-	if (stk.nfree[cls] == 0)
-		*err = stackgrow_locked(cls);
-	size_t n = 0;
-	while (n < max && stk.nfree[cls] > 0)
-		out[n++] = stk.free[cls][--stk.nfree[cls]];
-	gx_unlock(&stk.lock);
-	return n;
 }
 
 static void globalput(uint32_t cls, const uintptr_t *in, size_t n)
@@ -250,6 +238,27 @@ static void globalput(uint32_t cls, const uintptr_t *in, size_t n)
 		if (freepush(cls, in[i]) != 0)
 			break; /* cannot grow the array: the stack is leaked, not corrupted */
 	gx_unlock(&stk.lock);
+}
+
+/* Take up to max stacks of class cls from the global cache into out[];
+ * if it is empty, map a new chunk (outside the lock) straight into out[]. */
+static size_t globalget(uint32_t cls, uintptr_t *out, size_t max, int *err)
+{
+	size_t n = 0;
+	gx_lock(&stk.lock);
+	while (n < max && stk.nfree[cls] > 0)
+		out[n++] = stk.free[cls][--stk.nfree[cls]];
+	gx_unlock(&stk.lock);
+	if (n == 0) {
+		uintptr_t chunk[CHUNK_MAX];
+		size_t got = 0;
+		*err = stackmap(cls, chunk, CHUNK_MAX, &got);
+		n = got < max ? got : max;
+		memcpy(out, chunk + (got - n), n * sizeof(*out));
+		if (got > n)
+			globalput(cls, chunk, got - n);
+	}
+	return n;
 }
 
 /* gx_stackalloc - a stack of class cls for a G about to run on pp. */
@@ -286,8 +295,15 @@ int gx_stackreserve(struct gx_p *pp, uint32_t cls)
 		return pp->nstackcache > 0 ? 0 : (err ? err : -ENOMEM);
 	}
 	gx_lock(&stk.lock);
-	int err = stk.nfree[cls] > 0 ? 0 : stackgrow_locked(cls);
+	bool have = stk.nfree[cls] > 0;
 	gx_unlock(&stk.lock);
+	if (have)
+		return 0;
+	uintptr_t chunk[CHUNK_MAX];
+	size_t got = 0;
+	int err = stackmap(cls, chunk, CHUNK_MAX, &got);
+	if (!err)
+		globalput(cls, chunk, got);
 	return err;
 }
 

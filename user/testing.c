@@ -33,3 +33,6 @@ size_t gx_test_stack_size(void)
 int gx_test_cgroup_limit(void) { return gx_cgroup_limit(); }
 int gx_test_default_maxprocs(void) { return gx_default_maxprocs(); }
 int gx_test_sanitized(void) { return GX_TSAN ? 2 : GX_ASAN ? 1 : 0; }
+
+uint64_t gx_test_async_preemptions(void) { return atomic_load(&gx_async_preemptions); }
+int gx_test_async_preempt_enabled(void) { return gx_asyncpreempt_enabled; }

@@ -26,5 +26,9 @@ int gx_test_cgroup_limit(void);
 int gx_test_default_maxprocs(void);
 /* 0 plain build, 1 ASan+UBSan, 2 TSan (tests scale down). */
 int gx_test_sanitized(void);
+/* Asynchronous preemptions carried out so far (trampoline entries). */
+uint64_t gx_test_async_preemptions(void);
+/* Whether asynchronous preemption is on (off under TSan or asyncpreemptoff=1). */
+int gx_test_async_preempt_enabled(void);
 
 #endif

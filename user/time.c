@@ -82,7 +82,7 @@ static bool heappush(struct gx_p *pp, struct gx_rtimer *t)
 {
 	if (pp->ntimers == pp->captimers) {
 		int32_t ncap = pp->captimers ? pp->captimers * 2 : 64;
-		struct gx_rtimer **n = realloc(pp->timers, (size_t)ncap * sizeof(*n));
+		struct gx_rtimer **n = realloc(pp->timers, (size_t)ncap * sizeof(struct gx_rtimer *));
 		if (!n)
 			return false;
 		pp->timers = n;

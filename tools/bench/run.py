@@ -243,6 +243,12 @@ YIELD_ITERS, YIELD_ITERS_QUICK = 5_000_000, 50_000     # per goroutine; 2x switc
 FIB_N, FIB_N_QUICK = 32, 20
 PARKED_N, PARKED_N_QUICK = 1_000_000, 10_000
 PARKED_BYTES_MAX = 4608                                # 4.5 KiB per parked goroutine
+PINGPONG_TRIPS, PINGPONG_TRIPS_QUICK = 1_000_000, 10_000
+CHAN_ITEMS, CHAN_ITEMS_QUICK = 10_000_000, 100_000     # in all, whatever the fan-in/out
+CHAN_CAP = 1024
+TIMERS_N, TIMERS_N_QUICK = 100_000, 2_000
+MUTEX_WORKERS = 4
+MUTEX_ITERS, MUTEX_ITERS_QUICK = 1_000_000, 25_000     # per worker; x4 pairs
 
 WORKLOADS = [
     Workload(
@@ -281,6 +287,46 @@ WORKLOADS = [
                    target=Target("abs_max", PARKED_BYTES_MAX, "B")),
             Metric("create ns/goroutine", "maxprocs=2", "ns", run="P2",
                    field="ns_per_goroutine"),
+        ]),
+    Workload(
+        "chan_pingpong", "round trips between two goroutines over two unbuffered channels",
+        runs=[Run(f"P{p}", {"maxprocs": p, "trips": PINGPONG_TRIPS},
+                  {"maxprocs": p, "trips": PINGPONG_TRIPS_QUICK}) for p in (1, 2)],
+        metrics=[
+            Metric("ns/round trip", "maxprocs=1", "ns", run="P1", field="ns_per_roundtrip",
+                   target=Target("ratio_max", 0.5)),
+            Metric("ns/round trip", "maxprocs=2", "ns", run="P2", field="ns_per_roundtrip",
+                   target=Target("ratio_max", 1.0)),
+        ]),
+    Workload(
+        "chan_throughput", "int64s through one buffered channel (cap 1024), K producers → C consumers",
+        runs=[Run(f"{k}x{k}",
+                  {"maxprocs": 2, "items": CHAN_ITEMS, "producers": k, "consumers": k,
+                   "cap": CHAN_CAP},
+                  {"maxprocs": 2, "items": CHAN_ITEMS_QUICK, "producers": k, "consumers": k,
+                   "cap": CHAN_CAP}) for k in (1, 4)],
+        metrics=[
+            Metric("ns/item", "1→1, maxprocs=2", "ns", run="1x1", field="ns_per_item",
+                   target=Target("ratio_max", 1.0)),
+            Metric("ns/item", "4→4, maxprocs=2", "ns", run="4x4", field="ns_per_item",
+                   target=Target("ratio_max", 1.0)),
+        ]),
+    Workload(
+        "timers", "N goroutines each sleeping once for 1-10 ms (same seeded durations)",
+        runs=[Run("P2", {"maxprocs": 2, "n": TIMERS_N}, {"maxprocs": 2, "n": TIMERS_N_QUICK})],
+        metrics=[
+            Metric("wall ms", "maxprocs=2", "ms", run="P2", field="wall_ms"),
+            Metric("oversleep p50 µs", "maxprocs=2", "µs", run="P2", field="oversleep_p50_us"),
+            Metric("oversleep p99 µs", "maxprocs=2", "µs", run="P2", field="oversleep_p99_us",
+                   target=Target("ratio_max", 1.0)),
+        ]),
+    Workload(
+        "mutex_contention", "4 goroutines locking one mutex around a counter increment",
+        runs=[Run("P2", {"maxprocs": 2, "workers": MUTEX_WORKERS, "iters": MUTEX_ITERS},
+                  {"maxprocs": 2, "workers": MUTEX_WORKERS, "iters": MUTEX_ITERS_QUICK})],
+        metrics=[
+            Metric("ns/lock+unlock", "maxprocs=2", "ns", run="P2", field="ns_per_pair",
+                   target=Target("ratio_max", 1.0)),
         ]),
 ]
 
