@@ -29,7 +29,7 @@ CFLAGS_release := -O2
 CFLAGS_asan    := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 CFLAGS_tsan    := -O1 -fno-omit-frame-pointer -fsanitize=thread
 
-MODEL_BINS :=
+MODEL_BINS := $(BUILD)/runq_model $(BUILD)/runq_stress $(BUILD)/tsan/runq_stress
 LIB_SRCS := $(wildcard user/*.c) $(wildcard user/arch/$(ARCH)/*.S)
 LIB_HDRS := $(wildcard include/*.h) $(wildcard user/*.h)
 TEST_SRCS := $(filter-out selftests/harness_selftest.c selftests/runq_model.c selftests/runq_stress.c, \
@@ -86,6 +86,21 @@ test: deps-test
 	@$(MAKE) --no-print-directory $(BUILD)/release/gmpx_test $(BUILD)/asan/gmpx_test $(BUILD)/tsan/gmpx_test \
 	  $(BUILD)/harness_selftest $(MODEL_BINS) examples
 	@bash tools/run-tests.sh
+
+# The run queue alone: model check (exhaustive interleavings of the real
+# runq.c on coroutines) and a real-thread stress test, plain and under TSan.
+$(BUILD)/runq_model: selftests/runq_model.c user/runq.c user/runtime.h
+	@mkdir -p $(BUILD)
+	@echo "  LD $@"
+	@$(CC) -std=gnu11 -O1 -g $(WARN) -Iinclude -Iuser $< user/arch/$(ARCH)/ctx.S -o $@
+$(BUILD)/runq_stress: selftests/runq_stress.c user/runq.c user/runtime.h
+	@mkdir -p $(BUILD)
+	@echo "  LD $@"
+	@$(CC) -std=gnu11 -O2 -g $(WARN) -Iinclude -Iuser $< -pthread -o $@
+$(BUILD)/tsan/runq_stress: selftests/runq_stress.c user/runq.c user/runtime.h
+	@mkdir -p $(BUILD)/tsan
+	@echo "  LD $@"
+	@$(CC) -std=gnu11 -O1 -g $(WARN) $(CFLAGS_tsan) -Iinclude -Iuser $< -pthread -o $@
 
 $(BUILD)/harness_selftest: selftests/harness_selftest.c selftests/harness.h
 	@mkdir -p $(BUILD)

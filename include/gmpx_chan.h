@@ -37,7 +37,7 @@ typedef struct gx_chan gx_chan;
 
 /* Largest element and largest capacity gx_chan_make accepts. */
 #define GX_CHAN_ELEM_MAX ((size_t)65536)
-#define GX_CHAN_CAP_MAX ((size_t)1 << 30)
+#define GX_CHAN_CAP_MAX	 ((size_t)1 << 30)
 
 /*
  * gx_chan_make - make a channel of elements of elemsize bytes with room for

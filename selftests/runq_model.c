@@ -30,6 +30,8 @@
  *
  * The tiny ring (GX_RUNQ_SIZE 4) makes the full-ring spill (runqputslow),
  * index wrap-around and half-ring steals reachable in a few operations.
+ * Some scenarios start every P's head and tail at 2^32 - 2, so the 32-bit
+ * counters themselves wrap during the schedule.
  *
  * usage: runq_model [-b BOUND] [-v] [SCENARIO...]
  *   -b BOUND  preemption bound for every scenario (-1: unbounded);
@@ -94,6 +96,7 @@ struct scenario {
 	const char *desc;
 	int nthreads;
 	int bound; /* preemption bound, -1 = none */
+	uint32_t base; /* initial runqhead = runqtail of every P (near 2^32: counters wrap) */
 	void (*setup)(void);
 	void (*fn[MAXT])(int self);
 };
@@ -109,6 +112,7 @@ static void *where[MAXDEPTH]; /* code address of the access at each step */
 static int depth, prefix_len;
 
 static const struct scenario *cur_sc;
+static int tap_num; /* TAP number of the scenario being explored */
 static int verbose;
 
 /* World state, reset before every schedule. */
@@ -280,7 +284,8 @@ static void violation(const char *fmt, ...)
 	fflush(stdout);
 	printf("# VIOLATION in scenario %s: %s\n", cur_sc ? cur_sc->name : "?", msg);
 	print_schedule();
-	printf("not ok - %s # VIOLATION: %s\n", cur_sc ? cur_sc->name : "?", msg);
+	printf("not ok %d - %s # VIOLATION: %s\n", tap_num, cur_sc ? cur_sc->name : "?", msg);
+	printf("%d passed, 1 failed\n", tap_num - 1);
 	fflush(stdout);
 	exit(1);
 }
@@ -294,6 +299,19 @@ static int gid(gx_g *g)
 	if (g < gs || g >= gs + NG || (uintptr_t)((char *)g - (char *)gs) % sizeof *g)
 		violation("bogus G pointer %p obtained", (void *)g);
 	return (int)(g - gs);
+}
+
+/* "gN" or "NULL", for the event log */
+static const char *gn(gx_g *g)
+{
+	static char buf[4][16];
+	static int k;
+	char *b = buf[k++ & 3];
+	if (g)
+		snprintf(b, sizeof buf[0], "g%d", gid(g));
+	else
+		snprintf(b, sizeof buf[0], "NULL");
+	return b;
 }
 
 static void got(gx_g *g, const char *how)
@@ -318,7 +336,7 @@ static gx_g *get(int p)
 {
 	bool inherit;
 	gx_g *g = gx_runqget(&P[p], &inherit);
-	ev("runqget(P%d) -> %s%d%s", p, g ? "g" : "NULL", g ? gid(g) : 0, inherit ? " (runnext)" : "");
+	ev("runqget(P%d) -> %s%s", p, gn(g), inherit ? " (runnext)" : "");
 	got(g, "runqget");
 	return g;
 }
@@ -332,7 +350,7 @@ static void drain(int p)
 static gx_g *steal(int p, int victim, bool stealnext)
 {
 	gx_g *g = gx_runqsteal(&P[p], &P[victim], stealnext);
-	ev("runqsteal(P%d <- P%d, stealnext=%d) -> %s%d", p, victim, stealnext, g ? "g" : "NULL", g ? gid(g) : 0);
+	ev("runqsteal(P%d <- P%d, stealnext=%d) -> %s", p, victim, stealnext, gn(g));
 	got(g, "runqsteal");
 	return g;
 }
@@ -342,7 +360,7 @@ static void globget(int p)
 	gx_lock(&gx_sched.lock);
 	gx_g *g = gx_globrunqget(&P[p], 0);
 	gx_unlock(&gx_sched.lock);
-	ev("globrunqget(P%d) -> %s%d", p, g ? "g" : "NULL", g ? gid(g) : 0);
+	ev("globrunqget(P%d) -> %s", p, gn(g));
 	got(g, "globrunqget");
 }
 
@@ -514,25 +532,62 @@ static void g_thief(int self)
 	drain(1);
 }
 
+/* h) small enough to explore every interleaving with no bound. */
+static void h_owner(int self)
+{
+	(void)self;
+	put(0, 0, false);
+	put(0, 1, true);
+	get(0);
+	get(0);
+}
+static void h_thief(int self)
+{
+	(void)self;
+	steal(1, 0, true);
+	get(1);
+}
+
+/* i) full ring: one put spills (or, after a steal, retries into the room)
+ * against a steal and a get of what it stole; every interleaving, no
+ * bound. */
+static void i_owner(int self)
+{
+	(void)self;
+	put(0, 4, false);
+}
+static void i_thief(int self)
+{
+	(void)self;
+	steal(1, 0, false);
+	get(1);
+}
+
 static const struct scenario scenarios[] = {
-	{"a_put_get_steal", "owner put x4 (next mixed) + get; thief steal x2", 2, 3, NULL, {a_owner, a_thief}},
-	{"b_putslow_vs_steal", "full ring spills to global while thief steals", 2, 3, fill4, {b_owner, b_thief}},
-	{"c_two_thieves", "two thieves and the owner on one victim", 3, 2, c_setup, {c_owner, c_thief, c_thief}},
-	{"d_runnext", "owner replaces runnext x4; thief steals runnext", 2, 3, NULL, {d_owner, d_thief}},
-	{"e_stale_snapshot", "owner wraps the ring between thief's head and tail reads", 2, 2, e_setup,
+	{"a_put_get_steal", "owner put x4 (next mixed) + get; thief steal x2", 2, 5, 0, NULL, {a_owner, a_thief}},
+	{"b_putslow_vs_steal", "full ring spills to global while thief steals", 2, 4, 0, fill4, {b_owner, b_thief}},
+	{"c_two_thieves", "two thieves and the owner on one victim", 3, 3, 0xfffffffeu, c_setup, {c_owner, c_thief, c_thief}},
+	{"d_runnext", "owner replaces runnext x4; thief steals runnext", 2, 4, 0, NULL, {d_owner, d_thief}},
+	{"e_stale_snapshot", "owner wraps the ring between thief's head and tail reads", 2, 4, 0xfffffffeu, e_setup,
 	 {e_owner, e_thief}},
-	{"f_drain_vs_steal", "runqdrain_locked vs thief", 2, -1, f_setup, {f_owner, f_thief}},
-	{"g_globget_vs_steal", "globrunqget refill vs thief", 2, 3, g_setup, {g_owner, g_thief}},
+	{"f_drain_vs_steal", "runqdrain_locked vs thief", 2, 5, 0, f_setup, {f_owner, f_thief}},
+	{"g_globget_vs_steal", "globrunqget refill vs thief", 2, 5, 0, g_setup, {g_owner, g_thief}},
+	{"h_small_all", "put, put next, get x2 vs steal next + get: all interleavings", 2, -1, 0, NULL,
+	 {h_owner, h_thief}},
+	{"i_spill_all", "full ring: put (spill) vs steal + get: all interleavings", 2, -1, 0xfffffffeu, fill4,
+	 {i_owner, i_thief}},
 };
 #define NSCEN ((int)(sizeof scenarios / sizeof scenarios[0]))
 
 /* ---- running one schedule ------------------------------------------- */
 
-static void reset_world(void)
+static void reset_world(uint32_t base)
 {
 	memset(P, 0, sizeof P);
 	for (int i = 0; i < NP; i++) {
 		P[i].id = i;
+		atomic_store(&P[i].runqhead, base);
+		atomic_store(&P[i].runqtail, base);
 		atomic_store(&P[i].status, Prunning);
 	}
 	memset(&gx_sched, 0, sizeof gx_sched);
@@ -589,7 +644,7 @@ static void check_world(void)
 
 static void run_once(const struct scenario *sc)
 {
-	reset_world();
+	reset_world(sc->base);
 	if (sc->setup)
 		sc->setup();
 	nthreads = sc->nthreads;
@@ -679,7 +734,7 @@ static double now(void)
 
 /* Explore every schedule of one scenario. Returns the number explored;
  * exits 1 on a violation. */
-long runq_model_explore(const struct scenario *sc, int bound, int *maxdepth)
+static long runq_model_explore(const struct scenario *sc, int bound, int *maxdepth)
 {
 	long runs = 0;
 	cur_sc = sc;
@@ -725,11 +780,13 @@ int main(int argc, char **argv)
 		int bound = bound_override >= -1 ? bound_override : sc->bound;
 		int maxdepth;
 		double t0 = now();
+		tap_num = num + 1;
 		long runs = runq_model_explore(sc, bound, &maxdepth);
 		num++;
 		passed++;
-		printf("ok %d - %s: %ld schedules, up to %d steps, preemption bound %d, %.2f s  # %s\n", num,
-		       sc->name, runs, maxdepth, bound, now() - t0, sc->desc);
+		printf("ok %d - %s: %ld schedules, up to %d steps, preemption bound %d%s, %.2f s  # %s\n", num,
+		       sc->name, runs, maxdepth, bound, sc->base ? ", head/tail start at 2^32-2" : "", now() - t0,
+		       sc->desc);
 	}
 	if (first < argc && num == 0) {
 		fprintf(stderr, "runq_model: no such scenario\n");

@@ -105,6 +105,7 @@ static void note_order(void *arg)
 GX_TEST_PROCS(spawned_goroutine_runs_next, 1, 30)
 {
 	gx_wg_add(&order_wg, 4);
+	gx_yield(); /* a fresh time slice: no preemption request can be pending */
 	for (intptr_t i = 1; i <= 4; i++)
 		gx_go(note_order, (void *)i);
 	/* runnext holds 4 (the newest); 1, 2, 3 are in the ring in order */
@@ -144,6 +145,7 @@ GX_TEST_PROCS(readied_goroutine_runs_next, 1, 30)
 	gx_go(park_then_note, NULL);
 	gx_yield(); /* main to the global queue; the sleeper runs and parks */
 	ASSERT_NE(sleeper, NULL);
+	gx_yield(); /* a fresh time slice, as above */
 	gx_go(note_two, NULL); /* runnext */
 	gx_ready(sleeper);     /* runnext; note_two moves to the ring */
 	gx_wg_wait(&ready_wg);

@@ -44,9 +44,13 @@
  * atomically; writers store them under the lock with release order).
  *
  * Lock order: channel locks in address order (select.c), then timer locks
- * (gx_addtimer/gx_deltimer while parking a select), then sched.lock and the
- * run queues (gx_ready_g). Goroutines are readied after the channel locks
- * are released, except for that.
+ * (a select arms and stops its deadline timer with its channel locks held),
+ * then sched.lock and the run queues. Goroutines are always readied after
+ * the channel locks are released.
+ *
+ * Every public call is a cooperative preemption point. Calls work from any
+ * thread (timer callbacks on g0 send with GX_NOW); only parking needs a
+ * goroutine, so a call that would block elsewhere returns -EPERM.
  */
 #include "runtime.h"
 
@@ -74,17 +78,20 @@ struct waitq {
 };
 
 struct gx_chan {
-	gx_lock_t lock;          /* protects all below but dataqsiz, elemsize, buf */
+	gx_lock_t lock;		 /* protects all below but dataqsiz, elemsize, buf */
 	_Atomic uint32_t qcount; /* elements in the buffer */
 	_Atomic uint32_t closed;
-	uint32_t dataqsiz;       /* ring size (cap); immutable */
-	uint32_t elemsize;       /* immutable */
-	uint32_t sendx, recvx;   /* ring indexes */
+	uint32_t dataqsiz;     /* ring size (cap); immutable */
+	uint32_t elemsize;     /* immutable */
+	uint32_t sendx, recvx; /* ring indexes */
 	struct waitq recvq, sendq;
-	unsigned char *buf;      /* dataqsiz * elemsize bytes, after the struct */
+	unsigned char *buf; /* dataqsiz * elemsize bytes, after the struct */
 };
 
-static inline unsigned char *chanbuf(gx_chan *c, uint32_t i) { return c->buf + (size_t)i * c->elemsize; }
+static inline unsigned char *chanbuf(gx_chan *c, uint32_t i)
+{
+	return c->buf + (size_t)i * c->elemsize;
+}
 
 static inline void elemcopy(void *dst, const void *src, size_t n)
 {
@@ -235,11 +242,17 @@ size_t gx_chan_len(const gx_chan *c)
 	return c ? atomic_load_explicit(&((gx_chan *)c)->qcount, memory_order_relaxed) : 0;
 }
 
-size_t gx_chan_cap(const gx_chan *c) { return c ? c->dataqsiz : 0; }
+size_t gx_chan_cap(const gx_chan *c)
+{
+	return c ? c->dataqsiz : 0;
+}
 
 /* ---- the hand-offs -------------------------------------------------------------------- */
 
-static void unlockchan(void *arg) { gx_unlock(&((gx_chan *)arg)->lock); }
+static void unlockchan(void *arg)
+{
+	gx_unlock(&((gx_chan *)arg)->lock);
+}
 
 /* wakeup - the tail of every hand-off: tell gp which sudog won and how. The
  * channel locks are released: gp cannot run before gx_ready_g. */
@@ -365,6 +378,17 @@ static bool chanparkcommit(gx_g *gp, void *lock)
 	return true;
 }
 
+/* checkwakeup - after a plain (non-select) park: only the waker that
+ * dequeued our sudog may have readied us, and it said so in gp->param. */
+static inline void checkwakeup(gx_g *gp, const struct gx_sudog *mysg, const char *who)
+{
+	const void *param = gp->param;
+	if (unlikely(param != (const void *)mysg))
+		gx_fatal("%s: spurious wakeup", who);
+	gp->waiting = NULL;
+	gp->param = NULL;
+}
+
 /* parkforever - Go's gopark(nil, nil, ...) on a nil channel: nothing can
  * wake us (deadlock detection reports it if nothing else runs). */
 static __attribute__((noreturn)) void parkforever(const char *reason)
@@ -412,10 +436,7 @@ int gx_chansend(gx_chan *c, const void *ep, bool block)
 	waitq_enqueue(&c->sendq, &mysg);
 	gx_gopark(chanparkcommit, &c->lock, "chan send");
 	/* Woken by a receiver (success) or by close. */
-	if (unlikely(gp->param != &mysg))
-		gx_fatal("chansend: spurious wakeup");
-	gp->waiting = NULL;
-	gp->param = NULL;
+	checkwakeup(gp, &mysg, "chansend");
 	return mysg.success ? 0 : -EPIPE;
 }
 
@@ -461,19 +482,17 @@ int gx_chanrecv(gx_chan *c, void *ep, bool block)
 	gp->param = NULL;
 	waitq_enqueue(&c->recvq, &mysg);
 	gx_gopark(chanparkcommit, &c->lock, "chan receive");
-	if (unlikely(gp->param != &mysg))
-		gx_fatal("chanrecv: spurious wakeup");
-	gp->waiting = NULL;
-	gp->param = NULL;
+	checkwakeup(gp, &mysg, "chanrecv");
 	return mysg.success ? 1 : 0; /* close zeroed *ep */
 }
 
-/* ---- the public calls ------------------------------------------------------------------- */
+/* ---- the public calls (each a cooperative preemption point) -------------------------------- */
 
 int gx_chan_send(gx_chan *c, const void *ep, int64_t deadline)
 {
 	if (c && !ep && c->elemsize)
 		return -EINVAL;
+	gx_preempt_point();
 	if (deadline == GX_NOW)
 		return gx_chansend(c, ep, false);
 	if (deadline < 0)
@@ -485,6 +504,7 @@ int gx_chan_send(gx_chan *c, const void *ep, int64_t deadline)
 
 int gx_chan_recv(gx_chan *c, void *ep, int64_t deadline)
 {
+	gx_preempt_point();
 	if (deadline == GX_NOW)
 		return gx_chanrecv(c, ep, false);
 	if (deadline < 0)
@@ -503,6 +523,7 @@ int gx_chan_close(gx_chan *c)
 {
 	if (!c)
 		return -EINVAL;
+	gx_preempt_point();
 	gx_lock(&c->lock);
 	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
 		gx_unlock(&c->lock);
@@ -543,9 +564,18 @@ int gx_chan_close(gx_chan *c)
 
 /* ---- for select.c --------------------------------------------------------------------- */
 
-void gx_chanlock(gx_chan *c) { gx_lock(&c->lock); }
-void gx_chanunlock(gx_chan *c) { gx_unlock(&c->lock); }
-size_t gx_chanelemsize(const gx_chan *c) { return c->elemsize; }
+void gx_chanlock(gx_chan *c)
+{
+	gx_lock(&c->lock);
+}
+void gx_chanunlock(gx_chan *c)
+{
+	gx_unlock(&c->lock);
+}
+size_t gx_chanelemsize(const gx_chan *c)
+{
+	return c->elemsize;
+}
 
 void gx_chanenqueue(gx_chan *c, int op, struct gx_sudog *sg)
 {

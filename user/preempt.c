@@ -53,6 +53,7 @@
 
 #define PREEMPT_SIGNAL SIGURG
 #define RED_ZONE 128
+#define HANDLER_SLACK 256 /* below the handler's frame: its callees' frames */
 /* room the trampoline needs below the red zone: iret frame, registers,
  * XSAVE area, C frames of gx_async_preempt_park */
 #define PREEMPT_STACK_NEED(xs) ((xs) + 1024 + RED_ZONE)
@@ -161,10 +162,19 @@ static void preempt_handler(int sig, siginfo_t *si, void *uctx)
 	uintptr_t pc = (uintptr_t)r[REG_RIP], sp = (uintptr_t)r[REG_RSP];
 	if (!pc_is_user_code(pc))
 		return;
-	if (sp > gp->stack.lo + gp->stack.size || sp < gp->stack.lo + PREEMPT_STACK_NEED(gx_xsave_size))
+	if (sp > gp->stack.lo + gp->stack.size || sp < gp->stack.lo)
 		return;
-	/* Build the IRETQ frame below the red zone (preempt.S). */
-	uintptr_t frame = ((sp - RED_ZONE) & ~(uintptr_t)15) - 48;
+	/*
+	 * Build the IRETQ frame (preempt.S) below this handler's own frame,
+	 * not just below the red zone: the kernel put the signal frame there,
+	 * with the saved FPU/AVX state at its top, and rt_sigreturn reads it
+	 * back after we return. Below our stack pointer the memory is dead once
+	 * the handler returns (signals stay blocked until rt_sigreturn).
+	 */
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	uintptr_t frame = ((here - HANDLER_SLACK) & ~(uintptr_t)15) - 48;
+	if (frame < gp->stack.lo + PREEMPT_STACK_NEED(gx_xsave_size))
+		return; /* not enough stack left: try again later */
 	uint64_t *f = (uint64_t *)frame;
 	f[0] = pc;
 	f[1] = 0; /* CS, SS and RFLAGS are filled in by the trampoline */

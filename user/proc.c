@@ -561,6 +561,9 @@ static inline void wakep_nofence(void);
 
 void gx_wakep(void)
 {
+	/* With one P, which we hold, no P can be idle: skip the fence. */
+	if (atomic_load_explicit(&gx_sched.gomaxprocs, memory_order_relaxed) == 1)
+		return;
 	/* Pairs with the fence in findrunnable's spinning -> idle path: our
 	 * work is visible before we look for idle Ps, or they see it. */
 	gx_storeload_fence();

@@ -31,6 +31,8 @@
  */
 #include "runtime.h"
 
+#include <time.h>
+
 #ifdef GX_RUNQ_MODEL
 void gx_model_step(void);
 #define STEP() gx_model_step()
@@ -49,10 +51,10 @@ void gx_model_step(void);
 #define RUNQ_MASK (GX_RUNQ_SIZE - 1)
 
 /* How long a thief lets a running victim get to its runnext G before
- * taking it (Go sleeps 3 us). A PAUSE is ~20-65 ns depending on the CPU;
- * 30 of them are ~1-2 us: long enough for a victim that is about to
- * schedule, short next to the wake-up latency of a parked M. */
-#define RUNNEXT_STEAL_PAUSES 30
+ * taking it: Go sleeps 3 us. A G readied by a channel hand-off is usually
+ * run by its victim within that time, and stealing it would split a
+ * producer/consumer pair across CPUs. A thief has nothing else to do. */
+#define RUNNEXT_STEAL_WAIT_NS 3000
 _Static_assert((GX_RUNQ_SIZE & RUNQ_MASK) == 0, "run queue size must be a power of two");
 
 /* Put gp and a batch of pp's local queue on the global queue. Called when
@@ -179,8 +181,10 @@ static uint32_t runqgrab(struct gx_p *victim, _Atomic(gx_g *) *batch, uint32_t b
 			/* The victim is probably about to run it: stealing
 			 * it now would just move the G between CPUs (Go
 			 * sleeps 3 µs here). */
-			if (atomic_load_explicit(&victim->status, memory_order_relaxed) == Prunning)
-				gx_procyield(RUNNEXT_STEAL_PAUSES);
+			if (atomic_load_explicit(&victim->status, memory_order_relaxed) == Prunning) {
+				struct timespec ts = {0, RUNNEXT_STEAL_WAIT_NS};
+				nanosleep(&ts, NULL);
+			}
 #endif
 			if (!CAS_REL(&victim->runnext, &next, NULL))
 				continue;

@@ -260,7 +260,7 @@ struct gx_sched {
 	struct gx_p *pidle;
 	_Atomic int32_t npidle;
 	_Atomic int32_t gomaxprocs;
-	int32_t nallp;     /* Ps ever allocated: allp[0..nallp) */
+	_Atomic int32_t nallp; /* Ps ever allocated: allp[0..nallp), read without the lock */
 
 	/* Global run queue */
 	gx_g *runqhead, *runqtail;

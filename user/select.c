@@ -96,11 +96,17 @@ static uint32_t cheaprand(void)
 }
 
 /* cheaprandn - uniform in [0, n) (Lemire's multiply-shift; bias < n / 2^32). */
-static inline uint32_t cheaprandn(uint32_t n) { return (uint32_t)(((uint64_t)cheaprand() * n) >> 32); }
+static inline uint32_t cheaprandn(uint32_t n)
+{
+	return (uint32_t)(((uint64_t)cheaprand() * n) >> 32);
+}
 
 /* ---- lock order ------------------------------------------------------------------- */
 
-static inline uintptr_t sortkey(const gx_case *cases, int32_t i) { return (uintptr_t)cases[i].ch; }
+static inline uintptr_t sortkey(const gx_case *cases, int32_t i)
+{
+	return (uintptr_t)cases[i].ch;
+}
 
 /* sortlockorder - heapsort lockorder[0..n) by channel address. */
 static void sortlockorder(const gx_case *cases, int32_t *lockorder, int n)
@@ -194,8 +200,8 @@ static void selecttimeout(void *arg, uintptr_t seq)
 struct selpark {
 	const gx_case *cases;
 	const int32_t *lockorder;
-	int nlock;               /* entries in lockorder */
-	uint32_t extralocks;     /* channel locks held beyond the one mcall allows */
+	int nlock;		 /* entries in lockorder */
+	uint32_t extralocks;	 /* channel locks held beyond the one mcall allows */
 	struct gx_rtimer *timer; /* NULL: no deadline */
 	int64_t deadline;
 };
@@ -373,6 +379,7 @@ int gx_select(gx_case *cases, int n, int64_t deadline)
 		cs->ok = false;
 		cs->err = 0;
 	}
+	gx_preempt_point();
 	/* One case, no deadline to arm: a plain send or receive (Go compiles
 	 * these selects to chansend/chanrecv, and selectnb* for default). */
 	if (n == 1 && cases[0].ch && (deadline == GX_NOW || deadline < 0)) {

@@ -8,7 +8,7 @@
  * wakes one waiter. Waiters live in a table of SEMTABSZ buckets hashed by
  * address; each bucket is a lock, a count of waiters (so semrelease can skip
  * the lock when nobody waits) and a doubly linked list of waiter records
- * (Go's sudog), FIFO per address. A waiter that has already waited once
+ * (Go's sudog), FIFO per address (see SEMTABSZ). A waiter that has already waited once
  * (Mutex in normal mode) re-queues at the head of its address (lifo), so
  * Go's fairness rules carry over.
  *
@@ -26,7 +26,13 @@
  */
 #include "runtime.h"
 
-#define SEMTABSZ 251 /* Go's: prime, spreads addresses */
+/* Go hashes into 251 buckets, each a treap keyed by address. We keep a
+ * plain list per bucket and make buckets plentiful instead: 4096 (256 KiB of
+ * BSS, touched only where used), indexed by a multiplicative hash, so a
+ * bucket holds a handful of waiters even with tens of thousands parked on
+ * distinct addresses (fork-join code parks one per WaitGroup). */
+#define SEMTAB_SHIFT 12
+#define SEMTABSZ (1u << SEMTAB_SHIFT)
 
 
 struct semroot {
@@ -37,7 +43,11 @@ struct semroot {
 
 static struct semroot semtable[SEMTABSZ];
 
-static struct semroot *semroot(uint32_t *addr) { return &semtable[((uintptr_t)addr >> 3) % SEMTABSZ]; }
+static struct semroot *semroot(uint32_t *addr)
+{
+	uint64_t h = ((uint64_t)(uintptr_t)addr >> 2) * 0x9E3779B97F4A7C15ULL; /* Fibonacci hashing */
+	return &semtable[h >> (64 - SEMTAB_SHIFT)];
+}
 
 static bool cansemacquire(uint32_t *addr)
 {

@@ -86,7 +86,8 @@ enum {
 /* Go's threshold: a waiter that waited this long switches to starvation mode. */
 #define STARVATION_THRESHOLD_NS 1000000
 
-static void mutex_lockslow(gx_mutex *mu)
+/* Out of line so the fast path stays a CAS without register spills. */
+static __attribute__((noinline)) void mutex_lockslow(gx_mutex *mu)
 {
 	_Atomic int32_t *state = (_Atomic int32_t *)&mu->state;
 	int64_t waitstart = 0;
