@@ -154,7 +154,7 @@ static void preempt_handler(int sig, siginfo_t *si, void *uctx)
 	gx_g *gp = mp->curg;
 	struct gx_p *pp = mp->p;
 	if (!gp || !pp || !atomic_load_explicit(&pp->preempt, memory_order_relaxed) || mp->locks ||
-	    mp->switchunlock || gp->nopreempt || mp->lockedg ||
+	    mp->switchunlock || mp->switchparked || gp->nopreempt || mp->lockedg ||
 	    atomic_load_explicit(&gp->status, memory_order_relaxed) != Grunning)
 		return;
 	ucontext_t *uc = uctx;

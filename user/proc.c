@@ -248,6 +248,21 @@ static inline void switchdone(void)
 		 * run it. Published under the lock, so no fence. */
 		wakep_nofence();
 	}
+	if (unlikely(mp->switchparked != NULL)) {
+		/* The G we came from parked (gx_gopark's direct switch): now
+		 * that we are off its stack, run its unlock function. */
+		gx_g *parked = mp->switchparked;
+		bool (*f)(gx_g *, void *) = mp->waitunlockf;
+		void *lock = mp->waitlock;
+		mp->switchparked = NULL;
+		mp->waitunlockf = NULL;
+		mp->waitlock = NULL;
+		if (f && !f(parked, lock)) {
+			/* park cancelled: it is runnable again, next in line */
+			atomic_store_explicit(&parked->status, Grunnable, memory_order_release);
+			gx_runqput(mp->p, parked, true);
+		}
+	}
 }
 
 /*
@@ -475,6 +490,9 @@ static void minit(struct gx_m *mp)
 static void *mstart(void *arg)
 {
 	struct gx_m *mp = arg;
+	char name[16];
+	snprintf(name, sizeof(name), "gx-m%lld", (long long)mp->id);
+	pthread_setname_np(pthread_self(), name); /* top, perf, /proc/.../comm */
 	minit(mp);
 	struct gx_p *pp = mp->nextp;
 	mp->nextp = NULL;
@@ -1034,6 +1052,55 @@ void gx_ready_g(gx_g *gp, bool next)
 	gx_wakep();
 }
 
+/*
+ * parkdirect - gx_gopark's fast path: switch from the parking gp straight
+ * to the G in this P's runnext, skipping the trip through g0, when that is
+ * exactly what findrunnable would run next: not a 1-in-61 global-queue
+ * round, no timers on this P, the P not retiring, nothing locked to a
+ * thread, and the next G already has a stack. The wait-queue lock stays
+ * held across the switch (nobody can find gp to ready it until then) and
+ * the G we switch to releases it by running unlockf (switchdone). A
+ * channel ping-pong then costs one switch per hand-off instead of two.
+ */
+static bool parkdirect(struct gx_m *mp, gx_g *gp)
+{
+	struct gx_p *pp = mp->p;
+	if (mp->lockedg || mp->switchunlock || atomic_load_explicit(&pp->timer0when, memory_order_relaxed) != 0 ||
+	    (pp->fairtick + 1) % SCHED_FAIRNESS_TICKS == 0 ||
+	    pp->id >= atomic_load_explicit(&gx_sched.gomaxprocs, memory_order_relaxed))
+		return false;
+	/* Take it before looking at it: a thief may be starting it. */
+	gx_g *next = atomic_exchange_explicit(&pp->runnext, NULL, memory_order_acq_rel);
+	if (!next)
+		return false;
+	if (next->stack.lo == 0 || next->lockedm) {
+		/* Only the owner P sets runnext, and we just emptied it. */
+		atomic_store_explicit(&pp->runnext, next, memory_order_release);
+		return false;
+	}
+	pp->fairtick++;
+	setgstatus(gp, Grunning, Gwaiting);
+	gp->m = NULL;
+	mp->curg = next;
+	next->m = mp;
+	setgstatus(next, Grunnable, Grunning); /* inherits the time slice: runnext */
+	atomic_store_explicit(&pp->executions, pp->executions + 1, memory_order_relaxed);
+	mp->switchparked = gp;
+#if GX_ASAN
+	void *fake = NULL;
+	__sanitizer_start_switch_fiber(&fake, (void *)next->stack.lo, next->stack.size);
+#endif
+#if GX_TSAN
+	__tsan_switch_to_fiber(next->tsan_fiber, 0);
+#endif
+	gx_ctx_switch(&gp->sp, next->sp);
+#if GX_ASAN
+	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#endif
+	switchdone();
+	return true;
+}
+
 void gx_gopark(bool (*unlockf)(gx_g *, void *), void *lock, const char *reason)
 {
 	struct gx_m *mp = getm();
@@ -1043,8 +1110,11 @@ void gx_gopark(bool (*unlockf)(gx_g *, void *), void *lock, const char *reason)
 	mp->waitunlockf = unlockf;
 	mp->waitlock = lock;
 	/* The lock (if any) stays held across the switch and is released by
-	 * unlockf on g0 of this same M. */
-	mcall(park_m, false, unlockf != NULL);
+	 * unlockf on g0 of this same M, or by the G we switch to directly. */
+	/* Only a lock-protected park may go direct: gp is marked waiting
+	 * before we leave its stack, and only the lock keeps wakers away. */
+	if (!unlockf || !parkdirect(mp, gp))
+		mcall(park_m, false, unlockf != NULL);
 }
 
 /* ---- public API ------------------------------------------------------------------- */

@@ -163,6 +163,9 @@ struct gx_m {
 	/* A runtime lock held across a direct G-to-G switch (gx_yield's fast
 	 * path), released by the G switched to (switchdone in proc.c). */
 	gx_lock_t *switchunlock;
+	/* A G parked by a direct switch (gx_gopark's fast path): the G switched
+	 * to runs waitunlockf(switchparked, waitlock) first (switchdone). */
+	gx_g *switchparked;
 	/* gx_park's unlock function, run on g0 */
 	bool (*waitunlockf)(gx_g *gp, void *lock);
 	void *waitlock;

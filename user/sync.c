@@ -167,33 +167,42 @@ int gx_mutex_trylock(gx_mutex *mu)
 	}
 }
 
-int gx_mutex_unlock(gx_mutex *mu)
+/* mutex_unlockslow - waiters or flags remain after releasing (Go's unlockSlow). */
+static __attribute__((noinline)) void mutex_unlockslow(gx_mutex *mu, int32_t new)
 {
 	_Atomic int32_t *state = (_Atomic int32_t *)&mu->state;
-	int32_t old = MUTEX_LOCKED;
-	/* Fast path: locked, nobody waiting. */
-	if (likely(atomic_compare_exchange_strong(state, &old, 0)))
-		return 0;
-	int32_t new;
-	do {
-		if (!(old & MUTEX_LOCKED))
-			return -EPERM; /* Go: "sync: unlock of unlocked mutex" */
-		new = old - MUTEX_LOCKED;
-	} while (!atomic_compare_exchange_weak(state, &old, new));
 	if (new & MUTEX_STARVING) {
 		/* Hand off to the first waiter and let it run now. */
 		gx_semrelease(&mu->sema, true);
-		return 0;
+		return;
 	}
-	old = new;
+	int32_t old = new;
 	for (;;) {
 		/* Nobody to wake, or someone already woken/locked it. */
 		if ((old >> MUTEX_WAITER_SHIFT) == 0 || (old & (MUTEX_LOCKED | MUTEX_WOKEN | MUTEX_STARVING)))
-			return 0;
+			return;
 		new = (old - (1 << MUTEX_WAITER_SHIFT)) | MUTEX_WOKEN;
 		if (atomic_compare_exchange_weak(state, &old, new)) {
 			gx_semrelease(&mu->sema, false);
-			return 0;
+			return;
 		}
 	}
+}
+
+int gx_mutex_unlock(gx_mutex *mu)
+{
+	_Atomic int32_t *state = (_Atomic int32_t *)&mu->state;
+	/* Only the holder clears the locked bit, so once we have seen it set
+	 * it stays set until our subtraction: one load, one atomic add, as
+	 * Go's Unlock. An unlocked mutex is reported and left unchanged. (Two
+	 * goroutines unlocking one lock at once remains undefined, as it is
+	 * fatal in Go.) */
+	int32_t old = atomic_load_explicit(state, memory_order_relaxed);
+	if (unlikely(!(old & MUTEX_LOCKED)))
+		return -EPERM; /* Go: "sync: unlock of unlocked mutex" */
+	int32_t new = atomic_fetch_sub_explicit(state, MUTEX_LOCKED, memory_order_release) - MUTEX_LOCKED;
+	if (likely(new == 0))
+		return 0;
+	mutex_unlockslow(mu, new);
+	return 0;
 }

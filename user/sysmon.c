@@ -171,6 +171,7 @@ static int retake(int64_t now, int64_t *next, bool *busy)
 static void *sysmon(void *arg)
 {
 	(void)arg;
+	pthread_setname_np(pthread_self(), "gx-sysmon");
 	int64_t delay = SYSMON_MIN_NS;
 	int idle = 0;
 	int64_t trace_period = (int64_t)gx_debug.schedtrace * 1000000, trace_next = 0;

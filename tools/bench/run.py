@@ -208,6 +208,12 @@ class Run:
     key: str        # names the run within its workload, e.g. "P2"
     args: dict      # --name=value options at full size
     quick: dict     # the same at --quick size
+    env: dict = field(default_factory=dict)   # extra environment for this run
+    programs: Optional[tuple] = None          # only impls of these program sets
+                                              # (None: every implementation)
+
+    def applies(self, impl):
+        return self.programs is None or impl.programs in self.programs
 
 
 @dataclass
@@ -249,6 +255,16 @@ CHAN_CAP = 1024
 TIMERS_N, TIMERS_N_QUICK = 100_000, 2_000
 MUTEX_WORKERS = 4
 MUTEX_ITERS, MUTEX_ITERS_QUICK = 1_000_000, 25_000     # per worker; x4 pairs
+HANDOFF_ITERS, HANDOFF_ITERS_QUICK = 200, 10           # blocking reads of ~20 ms
+HANDOFF_DELAY_US = 20_000                              # the helper process's delay
+HANDOFF_YIELD_US = 1_000                               # B yields after this much running
+HANDOFF_P99_MAX_US = 1_000                             # hand-off p99 target (absolute)
+SYSMON_CPU_MAX_PCT = 1.0                               # sysmon CPU target (absolute)
+PREEMPT_ITERS, PREEMPT_ITERS_QUICK = 500, 20           # 1 ms sleeps against a spinner
+PREEMPT_SLEEP_US = 1_000
+PREEMPT_SHORT_QUANTUM = "1ms"                          # the extra gmpx-only run's GX_QUANTUM
+# lateness p99 target: quantum + 1 ms (absolute)
+PREEMPT_P99_MAX_US = {"default": 10_000 + 1_000, PREEMPT_SHORT_QUANTUM: 1_000 + 1_000}
 
 WORKLOADS = [
     Workload(
@@ -328,6 +344,38 @@ WORKLOADS = [
             Metric("ns/lock+unlock", "maxprocs=2", "ns", run="P2", field="ns_per_pair",
                    target=Target("ratio_max", 1.0)),
         ]),
+    Workload(
+        "syscall_handoff", "A blocks ~20 ms in a wrapped read of a pipe fed by a helper "
+        "process, 200 times; how soon after A's read-entry does spinning B run (1 P)",
+        runs=[Run("P1", {"maxprocs": 1, "iters": HANDOFF_ITERS, "delay_us": HANDOFF_DELAY_US,
+                         "yield_us": HANDOFF_YIELD_US},
+                  {"maxprocs": 1, "iters": HANDOFF_ITERS_QUICK, "delay_us": HANDOFF_DELAY_US,
+                   "yield_us": HANDOFF_YIELD_US})],
+        metrics=[
+            Metric("hand-off p50 µs", "maxprocs=1", "µs", run="P1", field="handoff_p50_us"),
+            Metric("hand-off p99 µs", "maxprocs=1", "µs", run="P1", field="handoff_p99_us",
+                   target=Target("abs_max", HANDOFF_P99_MAX_US, "µs")),
+            Metric("B longest stall µs", "maxprocs=1", "µs", run="P1", field="b_max_stall_us"),
+            Metric("sysmon CPU % of wall", "maxprocs=1", "%", run="P1", field="sysmon_cpu_pct",
+                   target=Target("abs_max", SYSMON_CPU_MAX_PCT, "%")),
+        ]),
+    Workload(
+        "preempt_latency", "a call-free spinner holds the only P; lateness of 1 ms sleeps",
+        runs=[Run("P1", {"maxprocs": 1, "iters": PREEMPT_ITERS, "sleep_us": PREEMPT_SLEEP_US},
+                  {"maxprocs": 1, "iters": PREEMPT_ITERS_QUICK, "sleep_us": PREEMPT_SLEEP_US}),
+              Run("P1-q1ms", {"maxprocs": 1, "iters": PREEMPT_ITERS, "sleep_us": PREEMPT_SLEEP_US},
+                  {"maxprocs": 1, "iters": PREEMPT_ITERS_QUICK, "sleep_us": PREEMPT_SLEEP_US},
+                  env={"GX_QUANTUM": PREEMPT_SHORT_QUANTUM}, programs=("gmpx",))],
+        metrics=[
+            Metric("lateness p50 µs", "maxprocs=1", "µs", run="P1", field="late_p50_us"),
+            Metric("lateness p99 µs", "maxprocs=1", "µs", run="P1", field="late_p99_us",
+                   target=Target("abs_max", PREEMPT_P99_MAX_US["default"], "µs")),
+            Metric("lateness p50 µs", f"maxprocs=1, GX_QUANTUM={PREEMPT_SHORT_QUANTUM}", "µs",
+                   run="P1-q1ms", field="late_p50_us"),
+            Metric("lateness p99 µs", f"maxprocs=1, GX_QUANTUM={PREEMPT_SHORT_QUANTUM}", "µs",
+                   run="P1-q1ms", field="late_p99_us",
+                   target=Target("abs_max", PREEMPT_P99_MAX_US[PREEMPT_SHORT_QUANTUM], "µs")),
+        ]),
 ]
 
 
@@ -357,8 +405,11 @@ def run_program(opts, impl, wl, run, rnd):
     for var in ("GOMAXPROCS", "GX_MAXPROCS"):       # the --maxprocs option rules
         env.pop(var, None)
     env.update(impl.env)
+    env.update(run.env)
     sample = {"round": rnd, "impl": impl.name, "workload": wl.name, "run": run.key,
               "cmd": cmd, "ok": False}
+    if run.env:
+        sample["env"] = run.env
     t0 = time.monotonic()
     try:
         p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -600,7 +651,7 @@ def main(argv):
             for run in wl.runs:
                 for impl in order:
                     ps = PROGRAM_SETS[impl.programs]
-                    if not built[impl.programs] or not ps.has(wl.name):
+                    if not built[impl.programs] or not ps.has(wl.name) or not run.applies(impl):
                         continue
                     s = run_program(opts, impl, wl, run, rnd)
                     samples.append(s)
@@ -649,7 +700,8 @@ def main(argv):
                              "about": i.about} for i in impls],
         "baseline": BASELINE,
         "workloads": [{"name": w.name, "about": w.about,
-                       "runs": [{"key": r.key, "args": r.quick if opts.quick else r.args}
+                       "runs": [{"key": r.key, "args": r.quick if opts.quick else r.args,
+                                 "env": r.env, "programs": r.programs}
                                 for r in w.runs]} for w in workloads],
         "samples": samples,
         "medians": medians,

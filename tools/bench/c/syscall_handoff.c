@@ -43,9 +43,10 @@
  *    timestamps, over B's whole life); b_yields; sysmon_cpu_pct = CPU time
  *    of the runtime thread whose comm is "gx-sysmon" during the timed
  *    region (first field of /proc/self/task/TID/schedstat, ns on CPU; if
- *    that file is missing, utime + stime of /proc/self/task/TID/stat) / wall
- *    time * 100, or null when no thread has that name (always null in Go,
- *    whose sysmon thread has no name of its own).
+ *    that file is missing, utime + stime of /proc/self/task/TID/stat; a
+ *    thread found only at the end counts from its start) / wall time * 100,
+ *    or null when no thread has that name (always null in Go, whose sysmon
+ *    thread has no name of its own).
  *  - Verify: every write and read moved 1 byte and every reply was the byte
  *    sent; every hand-off latency >= 0; the helper exited with status 0.
  *
@@ -56,6 +57,7 @@
  *          "wall_ms":...,"handoff_p50_us":...,"handoff_p99_us":...,"handoff_max_us":...,
  *          "b_max_stall_us":...,"b_yields":...,"sysmon_cpu_pct":...|null}
  */
+#define _GNU_SOURCE /* pipe2 */
 #include "bench.h"
 
 #include <dirent.h>
@@ -236,7 +238,7 @@ static long sysmon_tid(void)
 	if (!d)
 		return -1;
 	while (found < 0 && (e = readdir(d))) {
-		char path[64], comm[32] = "";
+		char path[300], comm[32] = "";
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
@@ -288,7 +290,9 @@ static int bench_main(int argc, char **argv)
 		bench_fail("gx_go: %" PRId64, ida < 0 ? ida : idb);
 	gx_wg_wait(&wg);
 	int64_t wall = bench_now_ns() - start;
-	int64_t sm1 = sm0 >= 0 ? thread_cpu_ns(smtid) : -1;
+	if (smtid < 0 && (smtid = sysmon_tid()) >= 0)
+		sm0 = 0; /* named late: count its CPU from its start */
+	int64_t sm1 = smtid >= 0 ? thread_cpu_ns(smtid) : -1;
 
 	close(req_w);
 	int status = 0;
