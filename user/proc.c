@@ -339,8 +339,10 @@ static bool execute(gx_g *gp, bool inherit_time)
 	mp->curg = gp;
 	gp->m = mp;
 	setgstatus(gp, Grunnable, Grunning);
-	if (!inherit_time)
+	if (!inherit_time) {
 		atomic_store_explicit(&pp->schedtick, pp->schedtick + 1, memory_order_relaxed);
+		atomic_store_explicit(&pp->slicestart, gx_cputicks(), memory_order_relaxed);
+	}
 	atomic_store_explicit(&pp->preempt, false, memory_order_relaxed); /* a new slice, or resumed */
 	atomic_store_explicit(&pp->executions, pp->executions + 1, memory_order_relaxed);
 #if GX_ASAN

@@ -219,9 +219,9 @@ struct gx_p {
 	/* sysmon bookkeeping (Go's sysmontick): what it saw last time */
 	_Atomic uint32_t syscalltick; /* incremented on every syscall entry */
 	_Atomic int64_t syscallwhen;  /* when the current syscall started */
-	_Atomic int64_t schedwhen;    /* when the current time slice started (execute) */
-	uint32_t sysmon_schedtick;    /* sysmon's copies */
-	int64_t sysmon_schedwhen;
+	_Atomic uint64_t slicestart;  /* gx_cputicks() when execute began the current time slice */
+	uint32_t sysmon_schedtick;    /* sysmon's bookkeeping */
+	int64_t sysmon_asked;         /* when sysmon last asked this slice to yield (0: not yet) */
 	_Atomic bool preempt;         /* the G running here should yield */
 	_Atomic uint64_t executions; /* Gs executed here (tests and schedtrace) */
 
@@ -299,6 +299,17 @@ extern GX_HIDDEN __thread struct gx_m *gx_tls_m __attribute__((tls_model("initia
  * function and may reuse a TLS address computed before the switch. So the
  * read is an opaque volatile load: it is redone every time.
  */
+/* gx_cputicks - a cheap timestamp (the TSC, ~10 ns; constant and
+ * synchronized on the machines this targets); sysmon converts to ns. */
+static inline uint64_t gx_cputicks(void)
+{
+#if defined(__x86_64__)
+	return __builtin_ia32_rdtsc();
+#else
+	return (uint64_t)gx_nanotime();
+#endif
+}
+
 static inline struct gx_m *getm(void)
 {
 #if defined(__x86_64__)
