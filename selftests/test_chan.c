@@ -1068,6 +1068,43 @@ GX_TEST(chan_deadline_matched_before_it_passes)
 	gx_chan_free(later);
 }
 
+/* Many hand-offs that beat a far deadline: none may time out, and every
+ * timer is stopped (a stale one would wake a later park: fatal). */
+static void handoff_peer(void *arg)
+{
+	gx_chan **c = arg;
+	int v;
+	for (;;) {
+		int r = gx_chan_recv(c[0], &v, GX_FOREVER);
+		if (r == 0)
+			break;
+		if (v % 3 == 0)
+			gx_sleep(20 * GX_US);
+		else if (v % 3 == 1)
+			gx_yield();
+		ASSERT_EQ(gx_chan_send(c[1], &v, gx_now() + GX_SEC), 0);
+	}
+	gx_chan_close(c[1]);
+}
+
+GX_TEST(chan_deadline_handoffs_beat_deadline)
+{
+	gx_chan *c[2] = {mkchan(sizeof(int), 0), mkchan(sizeof(int), 0)};
+	ASSERT_GT(gx_go(handoff_peer, c), 0);
+	int n = (int)gx_scale(4000);
+	for (int i = 0; i < n; i++) {
+		int w = -1;
+		ASSERT_EQ(gx_chan_send(c[0], &i, gx_now() + GX_SEC), 0);
+		gx_case cs[2] = {{c[1], GX_RECV, &w}, {NULL, GX_RECV, NULL}};
+		ASSERT_EQ(gx_select(cs, 2, gx_now() + GX_SEC), 0);
+		ASSERT_EQ(w, i);
+	}
+	gx_chan_close(c[0]);
+	EXPECT_EQ(gx_chan_recv(c[1], NULL, GX_FOREVER), 0);
+	EXPECT_EQ(gx_chan_free(c[0]), 0);
+	EXPECT_EQ(gx_chan_free(c[1]), 0);
+}
+
 /* Deadlines racing with partners: a timed-out send delivered nothing, a
  * successful one is received exactly once. */
 struct dlrace {

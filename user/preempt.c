@@ -83,6 +83,7 @@ static gx_g *gopreempt_m(gx_g *gp)
 	gp->m = NULL;
 	gx_lock(&gx_sched.lock);
 	gx_globrunqput(gp); /* Go: a preempted G goes to the global queue */
+	mp->p->lastpreempted = gp;
 	gx_unlock(&gx_sched.lock);
 	gx_wakep();
 	return NULL;

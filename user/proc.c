@@ -42,6 +42,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,7 @@ _Atomic int gx_fence_word;
 #endif
 
 static struct gx_m m0;
+static sigset_t initial_sigmask; /* the main thread's, at gx_main: every M starts from it */
 static int preset_maxprocs;   /* gx_maxprocs before gx_main */
 static int preset_maxthreads; /* gx_set_max_threads before gx_main */
 static bool deadlock_check = true;
@@ -484,6 +486,14 @@ static void minit(struct gx_m *mp)
 	mp->tsan_g0fiber = __tsan_get_current_fiber();
 #endif
 	gx_stack_sigsetup(mp);
+	/* Every M starts from the program's initial signal mask (not from
+	 * whoever created it: sysmon blocks everything) and always takes the
+	 * runtime's own signals. */
+	sigset_t mask = initial_sigmask;
+	sigdelset(&mask, SIGURG);
+	sigdelset(&mask, SIGSEGV);
+	sigdelset(&mask, SIGBUS);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 	/* Timers wake the M blocked in netpoll: with the default 50 us slack
 	 * every sleep would be that late. */
 	prctl(PR_SET_TIMERSLACK, TIMER_SLACK_NS, 0, 0, 0);
@@ -794,7 +804,10 @@ top:;
 	if (++pp->fairtick % SCHED_FAIRNESS_TICKS == 0 &&
 	    atomic_load_explicit(&gx_sched.runqsize, memory_order_relaxed) > 0) {
 		gx_lock(&gx_sched.lock);
-		gx_g *gp = gx_globrunqget(pp, 1);
+		/* Not if the head is the G this P just preempted: taking it
+		 * straight back would undo the preemption (a spinner would
+		 * get a second quantum ahead of what it was preempted for). */
+		gx_g *gp = gx_sched.runqhead != pp->lastpreempted ? gx_globrunqget(pp, 1) : NULL;
 		gx_unlock(&gx_sched.lock);
 		if (gp)
 			return gp;
@@ -914,8 +927,12 @@ static gx_g *gosched_m(gx_g *gp)
 	wakep_nofence();
 	if (next) {
 		pp->fairtick++;
-		if (next == gp)
-			return gp; /* alone: keep running */
+		if (next == gp) {
+			/* alone: keep running, but a yield ends the time slice */
+			atomic_store_explicit(&pp->schedtick, pp->schedtick + 1, memory_order_relaxed);
+			atomic_store_explicit(&pp->slicestart, gx_cputicks(), memory_order_relaxed);
+			return gp;
+		}
 	}
 	return next;
 }
@@ -1521,6 +1538,7 @@ void gx_main(int (*fn)(int argc, char **argv), int argc, char **argv)
 	gx_stackinit();
 	gx_netpollinit();
 
+	pthread_sigmask(SIG_SETMASK, NULL, &initial_sigmask);
 	struct gx_m *mp = &m0;
 	mp->id = 0;
 	gx_sched.mnext = 1;

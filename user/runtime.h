@@ -222,6 +222,9 @@ struct gx_p {
 	_Atomic uint64_t slicestart;  /* gx_cputicks() when execute began the current time slice */
 	uint32_t sysmon_schedtick;    /* sysmon's bookkeeping */
 	int64_t sysmon_asked;         /* when sysmon last asked this slice to yield (0: not yet) */
+	int64_t sysmon_looked;        /* when sysmon last looked at this P */
+	int64_t sysmon_slicefrom;     /* sysmon's estimate of when the current slice began */
+	gx_g *lastpreempted;          /* the G this P last preempted (findrunnable's fairness check) */
 	_Atomic bool preempt;         /* the G running here should yield */
 	_Atomic uint64_t executions; /* Gs executed here (tests and schedtrace) */
 

@@ -183,11 +183,17 @@ static int retake(int64_t now, int64_t *next, bool *busy)
 			*busy = true;
 			uint32_t t = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
 			if (pp->sysmon_schedtick != t) {
+				/* A new slice since we last looked. It began after that
+				 * look, whatever the stamp says (the yield fast path
+				 * does not stamp). */
 				pp->sysmon_schedtick = t;
 				pp->sysmon_asked = 0;
+				int64_t stamped = ticks_to_ns(atomic_load_explicit(&pp->slicestart, memory_order_relaxed));
+				pp->sysmon_slicefrom = stamped > pp->sysmon_looked ? stamped : pp->sysmon_looked;
 			}
-			int64_t start = ticks_to_ns(atomic_load_explicit(&pp->slicestart, memory_order_relaxed));
-			int64_t due = pp->sysmon_asked ? pp->sysmon_asked + ASK_AGAIN_NS : start + gx_quantum_ns;
+			pp->sysmon_looked = now;
+			int64_t due = pp->sysmon_asked ? pp->sysmon_asked + ASK_AGAIN_NS
+						       : pp->sysmon_slicefrom + gx_quantum_ns;
 			if (now >= due) {
 				preemptone(pp);
 				pp->sysmon_asked = now;

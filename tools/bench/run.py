@@ -26,7 +26,9 @@ to build or run, or a workload's verification failed; 2 for bad usage.
 
 Adding an implementation: a ProgramSet (how to build its programs, where they
 land) and an Impl (a name, the program set, extra environment) in IMPLS.
-Adding a workload: the C and Go programs, then a Workload in WORKLOADS.
+Adding a workload: the C and Go programs, then a Workload in WORKLOADS. A Run
+may set extra environment (env) and be limited to some program sets
+(programs): e.g. preempt_latency's gmpx-only GX_QUANTUM=1ms run.
 """
 
 import argparse

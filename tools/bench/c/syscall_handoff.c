@@ -76,27 +76,27 @@
 
 enum { OPT_MAXPROCS, OPT_ITERS, OPT_DELAY_US, OPT_YIELD_US };
 static struct bench_opt opts[] = {
-	[OPT_MAXPROCS] = { "maxprocs", 0 },
-	[OPT_ITERS] = { "iters", DEFAULT_ITERS },
-	[OPT_DELAY_US] = { "delay_us", DEFAULT_DELAY_US },
-	[OPT_YIELD_US] = { "yield_us", DEFAULT_YIELD_US },
+	[OPT_MAXPROCS] = {"maxprocs", 0},
+	[OPT_ITERS] = {"iters", DEFAULT_ITERS},
+	[OPT_DELAY_US] = {"delay_us", DEFAULT_DELAY_US},
+	[OPT_YIELD_US] = {"yield_us", DEFAULT_YIELD_US},
 };
 
 static int req_w = -1, rep_r = -1; /* the parent's ends of the two pipes */
 static pid_t helper_pid;
 
-static int64_t *entry_ns;          /* entry[i]: written by A before publishing i+1 */
-static int64_t *handoff_ns;        /* handoff[j]: written by B */
-static atomic_long published;      /* entries A has published */
-static atomic_int done;            /* A is finished */
+static int64_t *entry_ns;     /* entry[i]: written by A before publishing i+1 */
+static int64_t *handoff_ns;   /* handoff[j]: written by B */
+static atomic_long published; /* entries A has published */
+static atomic_int done;	      /* A is finished */
 static int64_t b_max_stall_ns, b_yields;
-static const char *a_error;        /* A's failed check, if any */
+static const char *a_error; /* A's failed check, if any */
 static gx_waitgroup wg = GX_WAITGROUP_INIT;
 
 /* helper - the child process: echo each request byte after the delay. */
 __attribute__((noreturn)) static void helper(int req, int rep, long delay_us)
 {
-	struct timespec d = { delay_us / 1000000, (delay_us % 1000000) * 1000 };
+	struct timespec d = {delay_us / 1000000, (delay_us % 1000000) * 1000};
 	unsigned char b;
 
 	for (;;) {
@@ -310,8 +310,7 @@ static int bench_main(int argc, char **argv)
 		snprintf(sysmon, sizeof(sysmon), "%.3f", (double)(sm1 - sm0) / (double)wall * 100);
 	printf("{\"workload\":\"syscall_handoff\",\"maxprocs\":%d,\"iters\":%ld,\"delay_us\":%ld,"
 	       "\"yield_us\":%ld,\"wall_ms\":%.6f,\"handoff_p50_us\":%.3f,\"handoff_p99_us\":%.3f,"
-	       "\"handoff_max_us\":%.3f,\"b_max_stall_us\":%.3f,\"b_yields\":%" PRId64
-	       ",\"sysmon_cpu_pct\":%s}\n",
+	       "\"handoff_max_us\":%.3f,\"b_max_stall_us\":%.3f,\"b_yields\":%" PRId64 ",\"sysmon_cpu_pct\":%s}\n",
 	       maxprocs, n, opts[OPT_DELAY_US].value, opts[OPT_YIELD_US].value, (double)wall / 1e6,
 	       (double)percentile(handoff_ns, n, 50) / 1e3, (double)percentile(handoff_ns, n, 99) / 1e3,
 	       (double)handoff_ns[n - 1] / 1e3, (double)b_max_stall_ns / 1e3, b_yields, sysmon);
