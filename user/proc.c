@@ -1072,6 +1072,33 @@ void gx_ready_g(gx_g *gp, bool next)
 }
 
 /*
+ * switchto - the direct G-to-G switch of gx_yield's and gx_gopark's fast
+ * paths: gp leaves the M (its new status and queue already set, the lock
+ * or parked G recorded for switchdone), next (Grunnable, with a stack)
+ * takes it. Returns when gp runs again.
+ */
+static void switchto(struct gx_m *mp, gx_g *gp, gx_g *next)
+{
+	gp->m = NULL;
+	mp->curg = next;
+	next->m = mp;
+	setgstatus(next, Grunnable, Grunning);
+	atomic_store_explicit(&mp->p->executions, mp->p->executions + 1, memory_order_relaxed);
+#if GX_ASAN
+	void *fake = NULL;
+	__sanitizer_start_switch_fiber(&fake, (void *)next->stack.lo, next->stack.size);
+#endif
+#if GX_TSAN
+	__tsan_switch_to_fiber(next->tsan_fiber, 0);
+#endif
+	gx_ctx_switch(&gp->sp, next->sp);
+#if GX_ASAN
+	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#endif
+	switchdone();
+}
+
+/*
  * parkdirect - gx_gopark's fast path: switch from the parking gp straight
  * to the G in this P's runnext, skipping the trip through g0, when that is
  * exactly what findrunnable would run next: not a 1-in-61 global-queue
@@ -1099,24 +1126,8 @@ static bool parkdirect(struct gx_m *mp, gx_g *gp)
 	}
 	pp->fairtick++;
 	setgstatus(gp, Grunning, Gwaiting);
-	gp->m = NULL;
-	mp->curg = next;
-	next->m = mp;
-	setgstatus(next, Grunnable, Grunning); /* inherits the time slice: runnext */
-	atomic_store_explicit(&pp->executions, pp->executions + 1, memory_order_relaxed);
 	mp->switchparked = gp;
-#if GX_ASAN
-	void *fake = NULL;
-	__sanitizer_start_switch_fiber(&fake, (void *)next->stack.lo, next->stack.size);
-#endif
-#if GX_TSAN
-	__tsan_switch_to_fiber(next->tsan_fiber, 0);
-#endif
-	gx_ctx_switch(&gp->sp, next->sp);
-#if GX_ASAN
-	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
-#endif
-	switchdone();
+	switchto(mp, gp, next); /* next inherits the time slice: runnext */
 	return true;
 }
 
@@ -1237,27 +1248,11 @@ int gx_yield(void)
 	next = gx_globrunqget(pp, 0);
 	setgstatus(gp, Grunning, Grunnable);
 	gx_globrunqput(gp);
-	gp->m = NULL;
-	mp->curg = next;
-	next->m = mp;
-	setgstatus(next, Grunnable, Grunning);
 	atomic_store_explicit(&pp->schedtick, pp->schedtick + 1, memory_order_relaxed);
 	atomic_store_explicit(&pp->preempt, false, memory_order_relaxed);
 	pp->fairtick++;
-	atomic_store_explicit(&pp->executions, pp->executions + 1, memory_order_relaxed);
 	mp->switchunlock = &gx_sched.lock;
-#if GX_ASAN
-	void *fake = NULL;
-	__sanitizer_start_switch_fiber(&fake, (void *)next->stack.lo, next->stack.size);
-#endif
-#if GX_TSAN
-	__tsan_switch_to_fiber(next->tsan_fiber, 0);
-#endif
-	gx_ctx_switch(&gp->sp, next->sp);
-#if GX_ASAN
-	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
-#endif
-	switchdone();
+	switchto(mp, gp, next); /* a new time slice (not stamped: see sysmon.c) */
 	return 0;
 }
 
