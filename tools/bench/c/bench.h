@@ -132,6 +132,22 @@ static inline int64_t bench_rss_bytes(void)
 
 /* bench_check_maxprocs - in the main goroutine: the runtime runs with the
  * requested number of Ps (want == 0: whatever the default is). Returns it. */
+static int bench_cmp_int64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* bench_sort_int64 - sort v[0..n) ascending. */
+static inline void bench_sort_int64(int64_t *v, long n) { qsort(v, (size_t)n, sizeof(*v), bench_cmp_int64); }
+
+/* bench_percentile - nearest rank in the sorted v[0..n): element ceil(k/100*n)-1. */
+static inline int64_t bench_percentile(const int64_t *v, long n, int k)
+{
+	long rank = (long)(((int64_t)k * n + 99) / 100);
+	return v[rank > 0 ? rank - 1 : 0];
+}
+
 static inline int bench_check_maxprocs(long want)
 {
 	int got = gx_maxprocs(0);

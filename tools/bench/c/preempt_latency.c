@@ -63,19 +63,6 @@ static void spinner(void *arg)
 	gx_wg_done(&wg);
 }
 
-static int cmp_int64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* percentile - nearest rank in the sorted v[0..n): element ceil(k/100*n)-1. */
-static int64_t percentile(const int64_t *v, long n, int k)
-{
-	long rank = (long)(((int64_t)k * n + 99) / 100);
-	return v[rank > 0 ? rank - 1 : 0];
-}
-
 static int bench_main(int argc, char **argv)
 {
 	(void)argc, (void)argv;
@@ -108,7 +95,7 @@ static int bench_main(int argc, char **argv)
 		bench_fail("%ld gx_sleep calls failed", errors);
 	if (spins == 0)
 		bench_fail("the spinner never ran");
-	qsort(late_ns, (size_t)n, sizeof(int64_t), cmp_int64);
+	bench_sort_int64(late_ns, n);
 	if (late_ns[0] < 0)
 		bench_fail("a sleep returned %" PRId64 " ns early", -late_ns[0]);
 	double total = 0;
@@ -117,8 +104,8 @@ static int bench_main(int argc, char **argv)
 	printf("{\"workload\":\"preempt_latency\",\"maxprocs\":%d,\"iters\":%ld,\"sleep_us\":%ld,"
 	       "\"wall_ms\":%.6f,\"late_p50_us\":%.3f,\"late_p99_us\":%.3f,\"late_max_us\":%.3f,"
 	       "\"late_mean_us\":%.3f,\"spins\":%" PRIu64 "}\n",
-	       maxprocs, n, opts[OPT_SLEEP_US].value, (double)wall / 1e6, (double)percentile(late_ns, n, 50) / 1e3,
-	       (double)percentile(late_ns, n, 99) / 1e3, (double)late_ns[n - 1] / 1e3, total / (double)n / 1e3, spins);
+	       maxprocs, n, opts[OPT_SLEEP_US].value, (double)wall / 1e6, (double)bench_percentile(late_ns, n, 50) / 1e3,
+	       (double)bench_percentile(late_ns, n, 99) / 1e3, (double)late_ns[n - 1] / 1e3, total / (double)n / 1e3, spins);
 	fflush(stdout);
 	return 0;
 }

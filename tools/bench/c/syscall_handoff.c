@@ -256,19 +256,6 @@ static long sysmon_tid(void)
 	return found;
 }
 
-static int cmp_int64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* percentile - nearest rank in the sorted v[0..n): element ceil(k/100*n)-1. */
-static int64_t percentile(const int64_t *v, long n, int k)
-{
-	long rank = (long)(((int64_t)k * n + 99) / 100);
-	return v[rank > 0 ? rank - 1 : 0];
-}
-
 static int bench_main(int argc, char **argv)
 {
 	(void)argc, (void)argv;
@@ -301,7 +288,7 @@ static int bench_main(int argc, char **argv)
 		bench_fail("%s", a_error);
 	if (w != helper_pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		bench_fail("the helper process failed (waitpid %d, status %#x)", (int)w, status);
-	qsort(handoff_ns, (size_t)n, sizeof(int64_t), cmp_int64);
+	bench_sort_int64(handoff_ns, n);
 	if (handoff_ns[0] < 0)
 		bench_fail("a hand-off latency is negative (%" PRId64 " ns)", handoff_ns[0]);
 
@@ -312,7 +299,7 @@ static int bench_main(int argc, char **argv)
 	       "\"yield_us\":%ld,\"wall_ms\":%.6f,\"handoff_p50_us\":%.3f,\"handoff_p99_us\":%.3f,"
 	       "\"handoff_max_us\":%.3f,\"b_max_stall_us\":%.3f,\"b_yields\":%" PRId64 ",\"sysmon_cpu_pct\":%s}\n",
 	       maxprocs, n, opts[OPT_DELAY_US].value, opts[OPT_YIELD_US].value, (double)wall / 1e6,
-	       (double)percentile(handoff_ns, n, 50) / 1e3, (double)percentile(handoff_ns, n, 99) / 1e3,
+	       (double)bench_percentile(handoff_ns, n, 50) / 1e3, (double)bench_percentile(handoff_ns, n, 99) / 1e3,
 	       (double)handoff_ns[n - 1] / 1e3, (double)b_max_stall_ns / 1e3, b_yields, sysmon);
 	fflush(stdout);
 	return 0;

@@ -75,19 +75,6 @@ static void sleeper(void *arg)
 	gx_wg_done(&wg);
 }
 
-static int cmp_int64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* percentile - nearest rank in the sorted v[0..n): element ceil(k/100*n)-1. */
-static int64_t percentile(const int64_t *v, long n, int k)
-{
-	long rank = (long)(((int64_t)k * n + 99) / 100);
-	return v[rank > 0 ? rank - 1 : 0];
-}
-
 static int bench_main(int argc, char **argv)
 {
 	(void)argc, (void)argv;
@@ -117,7 +104,7 @@ static int bench_main(int argc, char **argv)
 
 	if (__atomic_load_n(&errors, __ATOMIC_SEQ_CST) != 0)
 		bench_fail("%" PRId64 " gx_sleep calls failed", errors);
-	qsort(oversleep_ns, (size_t)n, sizeof(int64_t), cmp_int64);
+	bench_sort_int64(oversleep_ns, n);
 	if (oversleep_ns[0] < 0)
 		bench_fail("a goroutine woke %" PRId64 " ns early", -oversleep_ns[0]);
 	double total = 0;
@@ -127,8 +114,8 @@ static int bench_main(int argc, char **argv)
 	       ",\"wall_ms\":%.6f,\"oversleep_p50_us\":%.3f,\"oversleep_p99_us\":%.3f,"
 	       "\"oversleep_max_us\":%.3f,\"oversleep_mean_us\":%.3f}\n",
 	       maxprocs, n, requested_sum_us, (double)wall / 1e6,
-	       (double)percentile(oversleep_ns, n, 50) / 1e3,
-	       (double)percentile(oversleep_ns, n, 99) / 1e3,
+	       (double)bench_percentile(oversleep_ns, n, 50) / 1e3,
+	       (double)bench_percentile(oversleep_ns, n, 99) / 1e3,
 	       (double)oversleep_ns[n - 1] / 1e3, total / (double)n / 1e3);
 	fflush(stdout);
 	return 0;

@@ -61,15 +61,6 @@ func spinner() {
 	wg.Done()
 }
 
-// percentile is the nearest rank in the sorted v: element ceil(k/100*n)-1.
-func percentile(v []int64, k int) int64 {
-	rank := (int64(k)*int64(len(v)) + 99) / 100
-	if rank < 1 {
-		rank = 1
-	}
-	return v[rank-1]
-}
-
 type report struct {
 	Workload   string  `json:"workload"`
 	Maxprocs   int     `json:"maxprocs"`
@@ -126,8 +117,8 @@ func main() {
 		Iters:      *iters,
 		SleepUs:    *sleepUs,
 		WallMs:     float64(wall) / 1e6,
-		LateP50Us:  float64(percentile(lateNs, 50)) / 1e3,
-		LateP99Us:  float64(percentile(lateNs, 99)) / 1e3,
+		LateP50Us:  float64(bench.Percentile(lateNs, 50)) / 1e3,
+		LateP99Us:  float64(bench.Percentile(lateNs, 99)) / 1e3,
 		LateMaxUs:  float64(lateNs[len(lateNs)-1]) / 1e3,
 		LateMeanUs: total / float64(len(lateNs)) / 1e3,
 		Spins:      spins,

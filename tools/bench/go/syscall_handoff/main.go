@@ -213,15 +213,6 @@ func goroutineB(yieldUs int) {
 	wg.Done()
 }
 
-// percentile is the nearest rank in the sorted v: element ceil(k/100*n)-1.
-func percentile(v []int64, k int) int64 {
-	rank := (int64(k)*int64(len(v)) + 99) / 100
-	if rank < 1 {
-		rank = 1
-	}
-	return v[rank-1]
-}
-
 type report struct {
 	Workload     string   `json:"workload"`
 	Maxprocs     int      `json:"maxprocs"`
@@ -285,8 +276,8 @@ func main() {
 		DelayUs:      *delayUs,
 		YieldUs:      *yieldUs,
 		WallMs:       float64(wall) / 1e6,
-		HandoffP50Us: float64(percentile(handoffNs, 50)) / 1e3,
-		HandoffP99Us: float64(percentile(handoffNs, 99)) / 1e3,
+		HandoffP50Us: float64(bench.Percentile(handoffNs, 50)) / 1e3,
+		HandoffP99Us: float64(bench.Percentile(handoffNs, 99)) / 1e3,
 		HandoffMaxUs: float64(handoffNs[len(handoffNs)-1]) / 1e3,
 		BMaxStallUs:  float64(bMaxStall) / 1e3,
 		BYields:      bYields,

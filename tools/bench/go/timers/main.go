@@ -71,15 +71,6 @@ func sleeper(i int) {
 	wg.Done()
 }
 
-// percentile is the nearest rank in the sorted v: element ceil(k/100*n)-1.
-func percentile(v []int64, k int) int64 {
-	rank := (int64(k)*int64(len(v)) + 99) / 100
-	if rank < 1 {
-		rank = 1
-	}
-	return v[rank-1]
-}
-
 type report struct {
 	Workload        string  `json:"workload"`
 	Maxprocs        int     `json:"maxprocs"`
@@ -130,8 +121,8 @@ func main() {
 		N:               *n,
 		RequestedSumUs:  requestedSumUs,
 		WallMs:          float64(wall) / 1e6,
-		OversleepP50Us:  float64(percentile(oversleepNs, 50)) / 1e3,
-		OversleepP99Us:  float64(percentile(oversleepNs, 99)) / 1e3,
+		OversleepP50Us:  float64(bench.Percentile(oversleepNs, 50)) / 1e3,
+		OversleepP99Us:  float64(bench.Percentile(oversleepNs, 99)) / 1e3,
 		OversleepMaxUs:  float64(oversleepNs[len(oversleepNs)-1]) / 1e3,
 		OversleepMeanUs: total / float64(len(oversleepNs)) / 1e3,
 	})

@@ -77,3 +77,13 @@ func Fail(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s (go): %s\n", Name, fmt.Sprintf(format, args...))
 	os.Exit(1)
 }
+
+// Percentile is the nearest rank in the sorted v: element ceil(k/100*n)-1
+// (the same definition as bench_percentile in the C workloads).
+func Percentile(v []int64, k int) int64 {
+	rank := (int64(k)*int64(len(v)) + 99) / 100
+	if rank < 1 {
+		rank = 1
+	}
+	return v[rank-1]
+}
