@@ -16,7 +16,6 @@
 #include <sys/wait.h>
 
 /* chan.c's test hook: waiters queued on each side of c. */
-void gx_chanwaiters(gx_chan *c, int *nsend, int *nrecv);
 
 /* Yield until c has exactly ns blocked senders and nr blocked receivers. */
 static void wait_waiters(gx_chan *c, int ns, int nr)

@@ -53,24 +53,12 @@
  * goroutine, so a call that would block elsewhere returns -EPERM.
  */
 #include "runtime.h"
+#include "testing.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- shared with select.c (the same block is in both files) ---------------- */
-GX_HIDDEN void gx_chanlock(gx_chan *c);
-GX_HIDDEN void gx_chanunlock(gx_chan *c);
-GX_HIDDEN size_t gx_chanelemsize(const gx_chan *c);
-GX_HIDDEN int gx_chantrysend(gx_chan *c, const void *ep, void (*unlockf)(void *), void *arg);
-GX_HIDDEN int gx_chantryrecv(gx_chan *c, void *ep, void (*unlockf)(void *), void *arg);
-GX_HIDDEN void gx_chanenqueue(gx_chan *c, int op, struct gx_sudog *sg);
-GX_HIDDEN void gx_chandequeuesudog(gx_chan *c, int op, struct gx_sudog *sg);
-GX_HIDDEN int gx_chansend(gx_chan *c, const void *ep, bool block);
-GX_HIDDEN int gx_chanrecv(gx_chan *c, void *ep, bool block);
-GX_HIDDEN int gx_selectgo(gx_case *cases, int n, int64_t deadline, const char *reason);
-GX_HIDDEN void gx_chanwaiters(gx_chan *c, int *nsend, int *nrecv);
-/* ----------------------------------------------------------------------------- */
 
 struct waitq {
 	_Atomic(struct gx_sudog *) first; /* read without the lock by empty()/full() */
@@ -93,9 +81,11 @@ static inline unsigned char *chanbuf(gx_chan *c, uint32_t i)
 	return c->buf + (size_t)i * c->elemsize;
 }
 
+/* Element copies. A NULL buffer comes only with elemsize 0 (callers check
+ * for a discarding receiver's NULL themselves): nothing to copy then. */
 static inline void elemcopy(void *dst, const void *src, size_t n)
 {
-	if (n)
+	if (n && dst && src)
 		memmove(dst, src, n);
 }
 

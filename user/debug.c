@@ -84,11 +84,17 @@ void gx_schedtrace(bool detail)
 	for (int32_t i = 0; i < gx_sched.nallp; i++) {
 		struct gx_p *pp = gx_allp[i];
 		struct gx_m *mp = pp->m;
-		gx_print("  P%d: status=%u schedtick=%u m=%lld runqsize=%u runnext=%s gfreecnt=%d executions=%llu\n",
-			 pp->id, atomic_load(&pp->status), pp->schedtick, mp ? (long long)mp->id : -1LL,
+		int64_t t0 = atomic_load(&pp->timer0when);
+		gx_print("  P%d: status=%u schedtick=%u m=%lld runqsize=%u runnext=%s gfreecnt=%d executions=%llu "
+			 "timers=%d timer0=%lldms\n",
+			 pp->id, atomic_load(&pp->status), atomic_load(&pp->schedtick), mp ? (long long)mp->id : -1LL,
 			 gx_runqlen(pp), atomic_load(&pp->runnext) ? "yes" : "no", pp->gfreecnt,
-			 (unsigned long long)atomic_load(&pp->executions));
+			 (unsigned long long)atomic_load(&pp->executions), pp->ntimers,
+			 t0 ? (long long)((t0 - gx_sched.starttime) / 1000000) : -1LL);
 	}
+	int64_t lastpoll = atomic_load(&gx_sched.lastpoll), until = atomic_load(&gx_sched.polluntil);
+	gx_print("  netpoll: %s until=%lldms\n", lastpoll ? "nobody polling" : "an M is polling",
+		 until ? (long long)((until - gx_sched.starttime) / 1000000) : -1LL);
 	for (struct gx_m *mp = atomic_load(&gx_sched.allm); mp; mp = mp->alllink) {
 		struct gx_p *pp = mp->p;
 		gx_g *gp = mp->curg;

@@ -272,14 +272,15 @@ static inline void switchdone(void)
  * returns the G to resume at once (without a trip through findrunnable),
  * or NULL to schedule. When this G is resumed later, mcall returns, maybe
  * on another M. dying: the G will never run again (its ASan fake stack is
- * released). lockheld: one runtime lock is held on purpose, to be released
- * by fn on g0 (gx_park's unlockf).
+ * released). lockheld: runtime locks are held on purpose, to be released by
+ * fn on g0 (gx_gopark's unlockf: one wait-queue lock, or every channel lock
+ * of a select).
  */
 static void mcall(gx_g *(*fn)(gx_g *), bool dying, bool lockheld)
 {
 	struct gx_m *mp = getm();
 	gx_g *gp = mp->curg;
-	if (unlikely(mp->locks > (lockheld ? 1u : 0u)))
+	if (unlikely(!lockheld && mp->locks))
 		gx_fatal("mcall with %u runtime locks held", mp->locks);
 	mp->mcallfn = fn;
 #if GX_ASAN
@@ -591,9 +592,14 @@ static inline void wakep_nofence(void);
 
 void gx_wakep(void)
 {
-	/* With one P, which we hold, no P can be idle: skip the fence. */
-	if (atomic_load_explicit(&gx_sched.gomaxprocs, memory_order_relaxed) == 1)
-		return;
+	/* With one P, and that one ours, no P can be idle: skip the fence.
+	 * (Only if we hold it: an M that just gave its P away, or sysmon,
+	 * may be the one that has to wake the idle P.) */
+	if (atomic_load_explicit(&gx_sched.gomaxprocs, memory_order_relaxed) == 1) {
+		struct gx_m *mp = getm();
+		if (mp && mp->p)
+			return;
+	}
 	/* Pairs with the fence in findrunnable's spinning -> idle path: our
 	 * work is visible before we look for idle Ps, or they see it. */
 	gx_storeload_fence();
@@ -647,8 +653,8 @@ void gx_handoffp(struct gx_p *pp)
 static void stopm(void)
 {
 	struct gx_m *mp = getm();
-	if (unlikely(mp->p || mp->locks))
-		gx_fatal("stopm holding a P or a lock");
+	if (unlikely(mp->p || mp->locks || mp->spinning))
+		gx_fatal("stopm holding a P or a lock, or still counted as spinning");
 	gx_lock(&gx_sched.lock);
 	mput(mp);
 	gx_unlock(&gx_sched.lock);
@@ -790,6 +796,14 @@ static gx_g *findrunnable(bool *inherit_time)
 top:;
 	struct gx_p *pp;
 	if (unlikely(pretire())) {
+		/* Our P was retired and no other was free. A spinning M must
+		 * stop counting as one before it parks, or wakep would think
+		 * someone is still looking for work (and wake nobody). */
+		if (mp->spinning) {
+			mp->spinning = false;
+			atomic_fetch_sub(&gx_sched.nmspinning, 1);
+			gx_wakep();
+		}
 		stopm();
 		goto top;
 	}
@@ -1358,6 +1372,12 @@ int gx_maxprocs(int n)
 	gx_unlock(&gx_sched.lock);
 	if (err)
 		return err;
+	/* Idle Ps retired by the resize keep their timers until moved (a
+	 * running P moves its own in pretire). Not under sched.lock: timer
+	 * callbacks take sched.lock while holding a heap lock. */
+	for (int i = n; i < old; i++)
+		if (atomic_load(&gx_allp[i]->status) == Pdead)
+			gx_movetimers(gx_allp[i], gx_allp[0]);
 	if (n > old)
 		for (int i = old; i < n; i++)
 			gx_wakep();

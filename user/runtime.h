@@ -501,6 +501,20 @@ GX_HIDDEN void gx_netpollbreak(void);
  * or start an M to poll if none is (Go's wakeNetPoller). */
 GX_HIDDEN void gx_wakenetpoller(int64_t when);
 
+/* ---- chan.c / select.c -------------------------------------------------- */
+GX_HIDDEN void gx_chanlock(gx_chan *c);
+GX_HIDDEN void gx_chanunlock(gx_chan *c);
+GX_HIDDEN size_t gx_chanelemsize(const gx_chan *c);
+/* Try a send/receive with c->lock held: 0/1 done or -EPIPE (lock released
+ * by unlockf(arg)), or -EAGAIN (would block, lock still held). */
+GX_HIDDEN int gx_chantrysend(gx_chan *c, const void *ep, void (*unlockf)(void *), void *arg);
+GX_HIDDEN int gx_chantryrecv(gx_chan *c, void *ep, void (*unlockf)(void *), void *arg);
+GX_HIDDEN void gx_chanenqueue(gx_chan *c, int op, struct gx_sudog *sg);
+GX_HIDDEN void gx_chandequeuesudog(gx_chan *c, int op, struct gx_sudog *sg);
+GX_HIDDEN int gx_chansend(gx_chan *c, const void *ep, bool block);
+GX_HIDDEN int gx_chanrecv(gx_chan *c, void *ep, bool block);
+GX_HIDDEN int gx_selectgo(gx_case *cases, int n, int64_t deadline, const char *reason);
+
 /* ---- sema.c ------------------------------------------------------------ */
 GX_HIDDEN void gx_semacquire(uint32_t *addr, bool lifo, const char *reason);
 GX_HIDDEN void gx_semrelease(uint32_t *addr, bool handoff);

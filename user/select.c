@@ -21,11 +21,12 @@
  *     -ETIMEDOUT, outside a goroutine -EPERM.
  *  4. Pass 2: one sudog per case (isselect = true), queued on its channel's
  *     sendq or recvq, linked in lock order through waitlink from
- *     gp->waiting. gp->param = NULL. Park; the unlock function runs on g0
- *     once the goroutine is off its stack: it arms the deadline timer (if
- *     any), then releases the channel locks, last the first one in lock
- *     order. That is the last touch of the goroutine's memory: from then on
- *     a waker may run it.
+ *     gp->waiting. gp->param = NULL. Park; the unlock function runs once
+ *     the goroutine is off its stack (on g0, or on the G that gx_gopark
+ *     switches to directly): it arms the deadline timer (if any), then
+ *     releases the channel locks, last the first one in lock order. That
+ *     is the last touch of the goroutine's memory: from then on a waker may
+ *     run it.
  *  5. Woken. Exactly one waker won CAS(gp->selectdone, 0 -> 1): a sender,
  *     receiver or close on one of the channels (it dequeued that sudog,
  *     moved the data, set gp->param = sg and sg->success), or the deadline
@@ -44,34 +45,21 @@
  * one malloc'd block with the order arrays (freed before returning).
  *
  * Lock order: channel locks by address; then the timer's locks
- * (gx_addtimer/gx_deltimer are called with the channel locks held; timer
- * callbacks run with no timer lock held and never wait for a channel
- * lock); then sched.lock / run queues (gx_ready_g).
+ * (gx_addtimer/gx_deltimer are called with the channel locks held). Timer
+ * callbacks run with no timer lock held, so those that send on a channel
+ * (gx_after's GX_NOW send) cannot deadlock with us, and gx_deltimer waits
+ * only for our own callback, selecttimeout, which takes no lock but the
+ * run queue's. Then sched.lock / run queues (gx_ready_g).
  *
  * m->locks: a parked select holds all its channel locks across the switch
- * to g0, but mcall accepts at most one (gx_gopark's lock). Until gx_gopark
- * takes a lock count, selectgo lowers m->locks by the extra locks before
- * parking and selparkcommit adds them back on g0 of the same M, before it
- * releases them.
+ * (to g0, or directly to the next goroutine); gx_gopark allows that, and
+ * selparkcommit releases them on the same M.
  */
 #include "runtime.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
-/* ---- shared with chan.c (the same block is in both files) ----------------- */
-GX_HIDDEN void gx_chanlock(gx_chan *c);
-GX_HIDDEN void gx_chanunlock(gx_chan *c);
-GX_HIDDEN size_t gx_chanelemsize(const gx_chan *c);
-GX_HIDDEN int gx_chantrysend(gx_chan *c, const void *ep, void (*unlockf)(void *), void *arg);
-GX_HIDDEN int gx_chantryrecv(gx_chan *c, void *ep, void (*unlockf)(void *), void *arg);
-GX_HIDDEN void gx_chanenqueue(gx_chan *c, int op, struct gx_sudog *sg);
-GX_HIDDEN void gx_chandequeuesudog(gx_chan *c, int op, struct gx_sudog *sg);
-GX_HIDDEN int gx_chansend(gx_chan *c, const void *ep, bool block);
-GX_HIDDEN int gx_chanrecv(gx_chan *c, void *ep, bool block);
-GX_HIDDEN int gx_selectgo(gx_case *cases, int n, int64_t deadline, const char *reason);
-GX_HIDDEN void gx_chanwaiters(gx_chan *c, int *nsend, int *nrecv);
-/* ---------------------------------------------------------------------------- */
 
 /* Cases whose sudogs and order arrays fit on the goroutine's stack. */
 #define SELECT_STACK_CASES 16
@@ -201,18 +189,16 @@ struct selpark {
 	const gx_case *cases;
 	const int32_t *lockorder;
 	int nlock;		 /* entries in lockorder */
-	uint32_t extralocks;	 /* channel locks held beyond the one mcall allows */
 	struct gx_rtimer *timer; /* NULL: no deadline */
 	int64_t deadline;
 };
 
-/* selparkcommit - the unlock function, on g0 once gp is off its stack. */
+/* selparkcommit - the unlock function, run on this M once gp is off its stack. */
 static bool selparkcommit(gx_g *gp, void *arg)
 {
 	/* Copy everything out first: once the timer is armed, gp may be woken,
 	 * and with no channel lock to wait for, leave and reuse its stack. */
 	struct selpark sp = *(struct selpark *)arg;
-	getm()->locks += sp.extralocks;
 	if (sp.timer)
 		gx_addtimer(sp.timer, sp.deadline, 0, selecttimeout, gp, 0);
 	if (sp.nlock)
@@ -302,7 +288,6 @@ int gx_selectgo(gx_case *cases, int n, int64_t deadline, const char *reason)
 	if (unlikely(gp->waiting != NULL))
 		gx_fatal("selectgo: gp->waiting != NULL");
 	struct gx_sudog **nextp = &gp->waiting;
-	uint32_t nlocks = 0;
 	for (int k = 0; k < norder; k++) {
 		gx_case *cs = &cases[lockorder[k]];
 		struct gx_sudog *sg = &sgs[k];
@@ -310,8 +295,6 @@ int gx_selectgo(gx_case *cases, int n, int64_t deadline, const char *reason)
 		*nextp = sg;
 		nextp = &sg->waitlink;
 		gx_chanenqueue(cs->ch, cs->op, sg);
-		if (k == 0 || cs->ch != cases[lockorder[k - 1]].ch)
-			nlocks++;
 	}
 	*nextp = NULL;
 	gp->param = NULL;
@@ -321,11 +304,9 @@ int gx_selectgo(gx_case *cases, int n, int64_t deadline, const char *reason)
 		.cases = cases,
 		.lockorder = lockorder,
 		.nlock = norder,
-		.extralocks = nlocks > 1 ? nlocks - 1 : 0,
 		.timer = timed ? &timer : NULL,
 		.deadline = deadline,
 	};
-	getm()->locks -= sp.extralocks; /* see "m->locks" at the top */
 	gx_gopark(selparkcommit, &sp, reason);
 
 	/* 5. + 6. Woken: by one of the channels (param = its sudog) or the timer. */

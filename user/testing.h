@@ -31,4 +31,8 @@ uint64_t gx_test_async_preemptions(void);
 /* Whether asynchronous preemption is on (off under TSan or asyncpreemptoff=1). */
 int gx_test_async_preempt_enabled(void);
 
+/* Goroutines waiting to send on / receive from c (no lock: a snapshot). */
+struct gx_chan;
+void gx_chanwaiters(struct gx_chan *c, int *nsend, int *nrecv);
+
 #endif
