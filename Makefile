@@ -119,10 +119,12 @@ FORMAT_SRCS := $(wildcard user/*.c user/*.h include/*.h selftests/*.c selftests/
 format:
 	clang-format -i $(FORMAT_SRCS)
 format-check:
-	clang-format --dry-run --Werror $(FORMAT_SRCS)
+	@echo "  CLANG-FORMAT (check)"
+	@clang-format --dry-run --Werror $(FORMAT_SRCS)
 
-# Static analysis of the runtime; warnings are errors (.clang-tidy).
-lint:
+# Formatting (.clang-format) and static analysis of the runtime; warnings
+# are errors (.clang-tidy).
+lint: format-check
 	@echo "  CPPCHECK user/"
 	@cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem --inline-suppr -Iinclude -Iuser -D__x86_64__ user/*.c

@@ -35,4 +35,7 @@ static int hello_main(int argc, char **argv)
 	return total == 5050 ? 0 : 1;
 }
 
-int main(int argc, char **argv) { gx_main(hello_main, argc, argv); }
+int main(int argc, char **argv)
+{
+	gx_main(hello_main, argc, argv);
+}

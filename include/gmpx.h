@@ -69,7 +69,7 @@ typedef struct gx_attr {
 	size_t stack_size; /* 0: the runtime default (GX_STACKSIZE, 64 KiB) */
 	const char *name;  /* shown in deadlock reports and scheddetail; not copied */
 	size_t arg_size;   /* if > 0: copy arg_size bytes at arg into the G and
-	                      pass fn a pointer to the copy (<= GX_ARG_MAX) */
+			      pass fn a pointer to the copy (<= GX_ARG_MAX) */
 } gx_attr;
 
 /*
@@ -175,7 +175,7 @@ int gx_unlock_os_thread(void);
 
 /* An absolute time on the monotonic clock in ns (gx_now() + delay), or: */
 #define GX_FOREVER ((int64_t)-1) /* block until done */
-#define GX_NOW ((int64_t)0)      /* do not block: -EAGAIN if it would */
+#define GX_NOW	   ((int64_t)0)	 /* do not block: -EAGAIN if it would */
 /* A call whose deadline passes returns -ETIMEDOUT. */
 
 #ifdef __cplusplus

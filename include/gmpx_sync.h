@@ -17,7 +17,10 @@ typedef struct gx_waitgroup {
 	_Alignas(8) uint64_t state; /* counter (high 32) | waiters (low 32) */
 	uint32_t sema;
 } gx_waitgroup;
-#define GX_WAITGROUP_INIT {0, 0}
+#define GX_WAITGROUP_INIT \
+	{                 \
+		0, 0      \
+	}
 
 /* gx_wg_add - add delta to the counter. Returns 0, or -EINVAL if the counter
  * would go negative (it is left unchanged) or if Add with a positive delta
@@ -32,7 +35,10 @@ typedef struct gx_mutex {
 	int32_t state; /* locked | woken | starving | waiters << 3 */
 	uint32_t sema;
 } gx_mutex;
-#define GX_MUTEX_INIT {0, 0}
+#define GX_MUTEX_INIT \
+	{             \
+		0, 0  \
+	}
 
 /* gx_mutex_lock - Go's sync.Mutex: spin briefly, then park; a waiter that
  * has waited over 1 ms switches the mutex to starvation mode (direct
@@ -52,13 +58,16 @@ int gx_mutex_unlock(gx_mutex *mu);
  * readers at once. The fields are the runtime's; do not touch them.
  */
 typedef struct gx_rwmutex {
-	gx_mutex w;           /* held by a writer (pending or active) */
+	gx_mutex w;	      /* held by a writer (pending or active) */
 	uint32_t writer_sem;  /* the writer waits here for departing readers */
 	uint32_t reader_sem;  /* readers wait here for the writer */
 	int32_t reader_count; /* readers (active or blocked); - 2^30 while a writer is in */
 	int32_t reader_wait;  /* readers the pending writer still waits for */
 } gx_rwmutex;
-#define GX_RWMUTEX_INIT {GX_MUTEX_INIT, 0, 0, 0, 0}
+#define GX_RWMUTEX_INIT                   \
+	{                                 \
+		GX_MUTEX_INIT, 0, 0, 0, 0 \
+	}
 
 /* gx_rwmutex_rlock - lock for reading: park while a writer holds the lock or
  * waits for it. [G] Returns 0 or -EPERM. */
@@ -93,7 +102,10 @@ typedef struct gx_once {
 	gx_mutex m;    /* serializes the first callers */
 	void *running; /* the goroutine inside fn (recursion check) */
 } gx_once;
-#define GX_ONCE_INIT {0, GX_MUTEX_INIT, NULL}
+#define GX_ONCE_INIT                   \
+	{                              \
+		0, GX_MUTEX_INIT, NULL \
+	}
 
 /*
  * gx_once_do - call fn(arg) if no call of gx_once_do on o has done so yet.
@@ -114,12 +126,15 @@ int gx_once_do(gx_once *o, void (*fn)(void *arg), void *arg);
  * wait in a loop. Must not be copied after first use.
  */
 typedef struct gx_cond {
-	uint32_t wait;     /* ticket of the next waiter */
+	uint32_t wait;	   /* ticket of the next waiter */
 	uint32_t notify;   /* ticket of the next waiter to wake */
-	uint32_t lock;     /* runtime lock protecting the list */
+	uint32_t lock;	   /* runtime lock protecting the list */
 	void *head, *tail; /* parked waiters (runtime records) */
 } gx_cond;
-#define GX_COND_INIT {0, 0, 0, NULL, NULL}
+#define GX_COND_INIT                \
+	{                           \
+		0, 0, 0, NULL, NULL \
+	}
 
 /*
  * gx_cond_wait - unlock mu, park until woken by gx_cond_signal or

@@ -39,13 +39,13 @@ int gx_syscall_exit(void);
 
 /* GX_SYSCALL(expr) - evaluate expr between gx_syscall_enter and _exit;
  * errno after it is the one expr left. */
-#define GX_SYSCALL(expr)                                                                           \
-	__extension__({                                                                            \
-		int gx_sc_in_ = gx_syscall_enter();                                                \
-		__typeof__(expr) gx_sc_r_ = (expr);                                                \
-		if (gx_sc_in_ == 0)                                                                \
-			gx_syscall_exit();                                                         \
-		gx_sc_r_;                                                                          \
+#define GX_SYSCALL(expr)                            \
+	__extension__({                             \
+		int gx_sc_in_ = gx_syscall_enter(); \
+		__typeof__(expr) gx_sc_r_ = (expr); \
+		if (gx_sc_in_ == 0)                 \
+			gx_syscall_exit();          \
+		gx_sc_r_;                           \
 	})
 
 ssize_t gx_sys_read(int fd, void *buf, size_t n);

@@ -15,9 +15,9 @@ extern "C" {
 /* gx_now - monotonic time in ns (the clock every deadline uses). */
 int64_t gx_now(void);
 
-#define GX_NS ((int64_t)1)
-#define GX_US ((int64_t)1000)
-#define GX_MS ((int64_t)1000000)
+#define GX_NS  ((int64_t)1)
+#define GX_US  ((int64_t)1000)
+#define GX_MS  ((int64_t)1000000)
 #define GX_SEC ((int64_t)1000000000)
 
 /* gx_sleep - park the calling goroutine for at least ns (<= 0: return at

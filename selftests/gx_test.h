@@ -20,28 +20,28 @@
 
 #include <time.h>
 
-#define GX_TEST_PROCS(name, procs, secs)                                                           \
-	static void gxt_body_##name(void);                                                         \
-	static int gxt_main_##name(int argc, char **argv)                                          \
-	{                                                                                          \
-		(void)argc;                                                                        \
-		(void)argv;                                                                        \
-		if ((procs) > 0)                                                                   \
-			gx_maxprocs(procs);                                                        \
-		gxt_body_##name();                                                                 \
-		return harness_child_status();                                                     \
-	}                                                                                          \
-	TEST_TIMEOUT(name, secs)                                                                   \
-	{                                                                                          \
-		char *argv[] = {(char *)#name, NULL};                                              \
-		if ((procs) > 0)                                                                   \
-			gx_maxprocs(procs);                                                        \
-		gx_main(gxt_main_##name, 1, argv);                                                 \
-	}                                                                                          \
+#define GX_TEST_PROCS(name, procs, secs)                  \
+	static void gxt_body_##name(void);                \
+	static int gxt_main_##name(int argc, char **argv) \
+	{                                                 \
+		(void)argc;                               \
+		(void)argv;                               \
+		if ((procs) > 0)                          \
+			gx_maxprocs(procs);               \
+		gxt_body_##name();                        \
+		return harness_child_status();            \
+	}                                                 \
+	TEST_TIMEOUT(name, secs)                          \
+	{                                                 \
+		char *argv[] = {(char *)#name, NULL};     \
+		if ((procs) > 0)                          \
+			gx_maxprocs(procs);               \
+		gx_main(gxt_main_##name, 1, argv);        \
+	}                                                 \
 	static void gxt_body_##name(void)
 
 #define GX_TEST_TIMEOUT(name, secs) GX_TEST_PROCS(name, 0, secs)
-#define GX_TEST(name) GX_TEST_PROCS(name, 0, 60)
+#define GX_TEST(name)		    GX_TEST_PROCS(name, 0, 60)
 
 /* TSan treats each live goroutine as a thread and allows 8128 in all. */
 #define GXT_TSAN_LIVE_MAX 4000

@@ -52,16 +52,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KSFT_PASS 0
-#define KSFT_FAIL 1
-#define KSFT_SKIP 4
+#define KSFT_PASS		0
+#define KSFT_FAIL		1
+#define KSFT_SKIP		4
 #define HARNESS_DEFAULT_TIMEOUT 60 /* seconds, before HARNESS_TIMEOUT_SCALE */
 
 /* One registered test (static storage, created by TEST/TEST_F). */
 struct harness_test {
-	const char *name;    /* "name", or "fixture.name" for TEST_F */
+	const char *name; /* "name", or "fixture.name" for TEST_F */
 	void (*fn)(void);
-	double timeout;      /* seconds */
+	double timeout; /* seconds */
 	const char *file;
 	int line, tu, selected;
 	struct harness_test *next;
@@ -69,15 +69,15 @@ struct harness_test {
 
 /* Page shared (MAP_SHARED) between the runner and one test child. */
 struct harness__shared {
-	_Atomic int failures;  /* EXPECT/ASSERT failures in the child */
-	_Atomic int claimed;   /* reason[] written (first message wins) */
+	_Atomic int failures; /* EXPECT/ASSERT failures in the child */
+	_Atomic int claimed;  /* reason[] written (first message wins) */
 	char reason[496];
 };
 
 struct harness__state {
 	struct harness_test *head;
 	int ntu;
-	_Atomic int failures;           /* failures in this process */
+	_Atomic int failures;		/* failures in this process */
 	struct harness__shared *shared; /* set only in a test child */
 };
 /* Weak: one instance however many translation units include this header. */
@@ -97,42 +97,39 @@ static inline void harness__register(struct harness_test *t, int *tu)
 	*pp = t;
 }
 
-#define HARNESS__REG(id, namestr, fnp, secs)                                       \
-	static struct harness_test harness__t_##id = {                              \
-		namestr, fnp, (double)(secs), __FILE__, __LINE__, 0, 0, NULL};      \
-	__attribute__((constructor)) static void harness__c_##id(void)              \
-	{                                                                            \
-		harness__register(&harness__t_##id, &harness__tu);                   \
+#define HARNESS__REG(id, namestr, fnp, secs)                                                                         \
+	static struct harness_test harness__t_##id = {namestr, fnp, (double)(secs), __FILE__, __LINE__, 0, 0, NULL}; \
+	__attribute__((constructor)) static void harness__c_##id(void)                                               \
+	{                                                                                                            \
+		harness__register(&harness__t_##id, &harness__tu);                                                   \
 	}
 
 /* TEST(name) { body } - a test; runs in its own child process. */
 #define TEST(name) TEST_TIMEOUT(name, HARNESS_DEFAULT_TIMEOUT)
 /* TEST_TIMEOUT(name, seconds) { body } - TEST with its own timeout. */
-#define TEST_TIMEOUT(name, secs)                                                   \
-	static void harness__fn_##name(void);                                       \
-	HARNESS__REG(t_##name, #name, harness__fn_##name, secs)                     \
+#define TEST_TIMEOUT(name, secs)                                \
+	static void harness__fn_##name(void);                   \
+	HARNESS__REG(t_##name, #name, harness__fn_##name, secs) \
 	static void harness__fn_##name(void)
 
 /* FIXTURE(f) { members }; - the fixture's data; FIXTURE_DATA(f) is its type.
  * FIXTURE_SETUP(f) { } and FIXTURE_TEARDOWN(f) { } must both be defined; they
  * and TEST_F bodies see `FIXTURE_DATA(f) *self` (zeroed before setup). */
 #define FIXTURE_DATA(f) struct harness__fixture_##f
-#define FIXTURE(f)                                                                 \
-	FIXTURE_DATA(f);                                                            \
-	static void harness__setup_##f(FIXTURE_DATA(f) *self);                      \
-	static void harness__teardown_##f(FIXTURE_DATA(f) *self);                   \
+#define FIXTURE(f)                                                 \
+	FIXTURE_DATA(f);                                           \
+	static void harness__setup_##f(FIXTURE_DATA(f) * self);    \
+	static void harness__teardown_##f(FIXTURE_DATA(f) * self); \
 	FIXTURE_DATA(f)
-#define FIXTURE_SETUP(f) \
-	static void harness__setup_##f(FIXTURE_DATA(f) *self __attribute__((unused)))
-#define FIXTURE_TEARDOWN(f) \
-	static void harness__teardown_##f(FIXTURE_DATA(f) *self __attribute__((unused)))
+#define FIXTURE_SETUP(f)    static void harness__setup_##f(FIXTURE_DATA(f) * self __attribute__((unused)))
+#define FIXTURE_TEARDOWN(f) static void harness__teardown_##f(FIXTURE_DATA(f) * self __attribute__((unused)))
 
 /* TEST_F(f, name) { body } - setup, body, teardown in one child; the test is
  * called "f.name". TEST_F_TIMEOUT(f, name, seconds) sets its timeout. */
 #define TEST_F(f, name) TEST_F_TIMEOUT(f, name, HARNESS_DEFAULT_TIMEOUT)
-#define TEST_F_TIMEOUT(f, name, secs)                                              \
-	static void harness__fb_##f##__##name(FIXTURE_DATA(f) *self);               \
-	static void harness__fx_##f##__##name(void)                                 \
+#define TEST_F_TIMEOUT(f, name, secs)                                                \
+	static void harness__fb_##f##__##name(FIXTURE_DATA(f) * self);               \
+	static void harness__fx_##f##__##name(void)                                  \
 	{                                                                            \
 		FIXTURE_DATA(f) harness__self;                                       \
 		memset(&harness__self, 0, sizeof(harness__self));                    \
@@ -141,7 +138,7 @@ static inline void harness__register(struct harness_test *t, int *tu)
 		harness__teardown_##f(&harness__self);                               \
 	}                                                                            \
 	HARNESS__REG(f_##f##__##name, #f "." #name, harness__fx_##f##__##name, secs) \
-	static void harness__fb_##f##__##name(FIXTURE_DATA(f) *self __attribute__((unused)))
+	static void harness__fb_##f##__##name(FIXTURE_DATA(f) * self __attribute__((unused)))
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -150,8 +147,8 @@ struct harness__msg {
 	size_t n;
 };
 
-__attribute__((format(printf, 2, 0))) static inline void
-harness__vadd(struct harness__msg *m, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static inline void harness__vadd(struct harness__msg *m, const char *fmt,
+								       va_list ap)
 {
 	int r;
 
@@ -162,8 +159,7 @@ harness__vadd(struct harness__msg *m, const char *fmt, va_list ap)
 		m->n = m->n + (size_t)r < sizeof(m->s) - 1 ? m->n + (size_t)r : sizeof(m->s) - 1;
 }
 
-__attribute__((format(printf, 2, 3))) static inline void
-harness__add(struct harness__msg *m, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static inline void harness__add(struct harness__msg *m, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -208,8 +204,7 @@ static inline int harness_child_status(void)
 
 /* TH_LOG(fmt, ...) - print "# file:line: message" to stderr. */
 #define TH_LOG(fmt, ...) harness__log(__FILE__, __LINE__, fmt, ##__VA_ARGS__)
-__attribute__((format(printf, 3, 4))) static inline void
-harness__log(const char *file, int line, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static inline void harness__log(const char *file, int line, const char *fmt, ...)
 {
 	struct harness__msg m = {.n = 0};
 	va_list ap;
@@ -224,8 +219,7 @@ harness__log(const char *file, int line, const char *fmt, ...)
 /* SKIP(statement, fmt, ...) - end the test as skipped (exit 4) with a reason,
  * from any thread. `statement` (kselftest's "return") is never executed. */
 #define SKIP(statement, fmt, ...) harness__skip(fmt, ##__VA_ARGS__)
-__attribute__((noreturn, format(printf, 1, 2))) static inline void
-harness__skip(const char *fmt, ...)
+__attribute__((noreturn, format(printf, 1, 2))) static inline void harness__skip(const char *fmt, ...)
 {
 	struct harness__msg m = {.n = 0};
 	va_list ap;
@@ -247,13 +241,11 @@ harness__skip(const char *fmt, ...)
 /* Operand kind: 1 signed integer (or floating), 0 unsigned, 2 pointer/other.
  * `1 ? (x) : 0` promotes bit-fields and small types and decays arrays; the
  * operand is not evaluated. */
-#define HARNESS__KIND(x)                                                           \
-	_Generic(1 ? (x) : 0, int: 1, long: 1, long long: 1, unsigned int: 0,       \
-		 unsigned long: 0, unsigned long long: 0, float: 1, double: 1,      \
-		 long double: 1, default: 2)
+#define HARNESS__KIND(x)                                                                             \
+	_Generic(1 ? (x) : 0, int : 1, long : 1, long long : 1, unsigned int : 0, unsigned long : 0, \
+		 unsigned long long : 0, float : 1, double : 1, long double : 1, default : 2)
 /* The operand's value as uintmax_t bits (evaluated once). */
-#define HARNESS__VAL(x) \
-	(HARNESS__KIND(x) == 1 ? (uintmax_t)(intmax_t)(x) : (uintmax_t)(x))
+#define HARNESS__VAL(x) (HARNESS__KIND(x) == 1 ? (uintmax_t)(intmax_t)(x) : (uintmax_t)(x))
 
 enum { HARNESS__EQ, HARNESS__NE, HARNESS__LT, HARNESS__LE, HARNESS__GT, HARNESS__GE };
 
@@ -268,16 +260,18 @@ static inline void harness__addval(struct harness__msg *m, uintmax_t v, int kind
 }
 
 /* Compare mathematically: a negative signed value is below any unsigned one. */
-static inline void harness__cmp(int fatal, const char *file, int line, int op,
-				const char *ea, uintmax_t a, int ka,
+static inline void harness__cmp(int fatal, const char *file, int line, int op, const char *ea, uintmax_t a, int ka,
 				const char *eb, uintmax_t b, int kb)
 {
 	static const char *const ops[] = {"==", "!=", "<", "<=", ">", ">="};
 	int an = ka == 1 && (intmax_t)a < 0, bn = kb == 1 && (intmax_t)b < 0;
 	int c = an != bn ? (an ? -1 : 1) : (a > b) - (a < b);
-	int ok = op == HARNESS__EQ ? c == 0 : op == HARNESS__NE ? c != 0 :
-		 op == HARNESS__LT ? c < 0 : op == HARNESS__LE ? c <= 0 :
-		 op == HARNESS__GT ? c > 0 : c >= 0;
+	int ok = op == HARNESS__EQ   ? c == 0
+		 : op == HARNESS__NE ? c != 0
+		 : op == HARNESS__LT ? c < 0
+		 : op == HARNESS__LE ? c <= 0
+		 : op == HARNESS__GT ? c > 0
+				     : c >= 0;
 	struct harness__msg m = {.n = 0};
 
 	if (ok)
@@ -298,42 +292,40 @@ static inline void harness__bool(int fatal, const char *file, int line, const ch
 	harness__fail(fatal, &m);
 }
 
-static inline void harness__str(int fatal, const char *file, int line, int want_eq,
-				const char *ea, const char *a, const char *eb, const char *b)
+static inline void harness__str(int fatal, const char *file, int line, int want_eq, const char *ea, const char *a,
+				const char *eb, const char *b)
 {
 	struct harness__msg m = {.n = 0};
 
 	if ((a && b ? strcmp(a, b) == 0 : a == b) == want_eq)
 		return;
-	harness__add(&m, "%s:%d: expected %s%s%s (%s) %s %s%s%s (%s)", file, line,
-		     a ? "\"" : "", a ? a : "NULL", a ? "\"" : "", ea, want_eq ? "==" : "!=",
-		     b ? "\"" : "", b ? b : "NULL", b ? "\"" : "", eb);
+	harness__add(&m, "%s:%d: expected %s%s%s (%s) %s %s%s%s (%s)", file, line, a ? "\"" : "", a ? a : "NULL",
+		     a ? "\"" : "", ea, want_eq ? "==" : "!=", b ? "\"" : "", b ? b : "NULL", b ? "\"" : "", eb);
 	harness__fail(fatal, &m);
 }
 
-#define HARNESS__CMP(fatal, a, op, b)                                              \
-	do {                                                                         \
-		const uintmax_t harness__a = HARNESS__VAL(a), harness__b = HARNESS__VAL(b); \
-		harness__cmp(fatal, __FILE__, __LINE__, op, #a, harness__a,          \
-			     HARNESS__KIND(a), #b, harness__b, HARNESS__KIND(b));   \
+#define HARNESS__CMP(fatal, a, op, b)                                                                         \
+	do {                                                                                                  \
+		const uintmax_t harness__a = HARNESS__VAL(a), harness__b = HARNESS__VAL(b);                   \
+		harness__cmp(fatal, __FILE__, __LINE__, op, #a, harness__a, HARNESS__KIND(a), #b, harness__b, \
+			     HARNESS__KIND(b));                                                               \
 	} while (0)
-#define HARNESS__BOOL(fatal, x, want)                                              \
-	do {                                                                         \
-		if (((x) ? 1 : 0) != (want))                                                 \
-			harness__bool(fatal, __FILE__, __LINE__, #x, want);          \
+#define HARNESS__BOOL(fatal, x, want)                                       \
+	do {                                                                \
+		if (((x) ? 1 : 0) != (want))                                \
+			harness__bool(fatal, __FILE__, __LINE__, #x, want); \
 	} while (0)
-#define HARNESS__BOOL_MSG(fatal, x, want, fmt, ...)                                \
-	do {                                                                         \
-		if (((x) ? 1 : 0) != (want)) {                                               \
-			TH_LOG(fmt, ##__VA_ARGS__);                                  \
-			harness__bool(fatal, __FILE__, __LINE__, #x, want);          \
-		}                                                                    \
+#define HARNESS__BOOL_MSG(fatal, x, want, fmt, ...)                         \
+	do {                                                                \
+		if (((x) ? 1 : 0) != (want)) {                              \
+			TH_LOG(fmt, ##__VA_ARGS__);                         \
+			harness__bool(fatal, __FILE__, __LINE__, #x, want); \
+		}                                                           \
 	} while (0)
-#define HARNESS__STR(fatal, a, want_eq, b)                                         \
-	do {                                                                         \
-		const char *harness__sa = (a), *harness__sb = (b);                   \
-		harness__str(fatal, __FILE__, __LINE__, want_eq, #a, harness__sa, #b, \
-			     harness__sb);                                           \
+#define HARNESS__STR(fatal, a, want_eq, b)                                                          \
+	do {                                                                                        \
+		const char *harness__sa = (a), *harness__sb = (b);                                  \
+		harness__str(fatal, __FILE__, __LINE__, want_eq, #a, harness__sa, #b, harness__sb); \
 	} while (0)
 
 /*
@@ -343,32 +335,32 @@ static inline void harness__str(int fatal, const char *file, int line, int want_
  * take integers of any signedness (compared mathematically) or pointers.
  * STREQ/STRNE take C strings (NULL allowed). *_MSG add a TH_LOG line.
  */
-#define ASSERT_EQ(a, b) HARNESS__CMP(1, a, HARNESS__EQ, b)
-#define ASSERT_NE(a, b) HARNESS__CMP(1, a, HARNESS__NE, b)
-#define ASSERT_LT(a, b) HARNESS__CMP(1, a, HARNESS__LT, b)
-#define ASSERT_LE(a, b) HARNESS__CMP(1, a, HARNESS__LE, b)
-#define ASSERT_GT(a, b) HARNESS__CMP(1, a, HARNESS__GT, b)
-#define ASSERT_GE(a, b) HARNESS__CMP(1, a, HARNESS__GE, b)
-#define ASSERT_NULL(p) HARNESS__CMP(1, p, HARNESS__EQ, NULL)
-#define ASSERT_NOT_NULL(p) HARNESS__CMP(1, p, HARNESS__NE, NULL)
-#define ASSERT_TRUE(x) HARNESS__BOOL(1, x, 1)
-#define ASSERT_FALSE(x) HARNESS__BOOL(1, x, 0)
+#define ASSERT_EQ(a, b)		     HARNESS__CMP(1, a, HARNESS__EQ, b)
+#define ASSERT_NE(a, b)		     HARNESS__CMP(1, a, HARNESS__NE, b)
+#define ASSERT_LT(a, b)		     HARNESS__CMP(1, a, HARNESS__LT, b)
+#define ASSERT_LE(a, b)		     HARNESS__CMP(1, a, HARNESS__LE, b)
+#define ASSERT_GT(a, b)		     HARNESS__CMP(1, a, HARNESS__GT, b)
+#define ASSERT_GE(a, b)		     HARNESS__CMP(1, a, HARNESS__GE, b)
+#define ASSERT_NULL(p)		     HARNESS__CMP(1, p, HARNESS__EQ, NULL)
+#define ASSERT_NOT_NULL(p)	     HARNESS__CMP(1, p, HARNESS__NE, NULL)
+#define ASSERT_TRUE(x)		     HARNESS__BOOL(1, x, 1)
+#define ASSERT_FALSE(x)		     HARNESS__BOOL(1, x, 0)
 #define ASSERT_TRUE_MSG(x, fmt, ...) HARNESS__BOOL_MSG(1, x, 1, fmt, ##__VA_ARGS__)
-#define ASSERT_STREQ(a, b) HARNESS__STR(1, a, 1, b)
-#define ASSERT_STRNE(a, b) HARNESS__STR(1, a, 0, b)
-#define EXPECT_EQ(a, b) HARNESS__CMP(0, a, HARNESS__EQ, b)
-#define EXPECT_NE(a, b) HARNESS__CMP(0, a, HARNESS__NE, b)
-#define EXPECT_LT(a, b) HARNESS__CMP(0, a, HARNESS__LT, b)
-#define EXPECT_LE(a, b) HARNESS__CMP(0, a, HARNESS__LE, b)
-#define EXPECT_GT(a, b) HARNESS__CMP(0, a, HARNESS__GT, b)
-#define EXPECT_GE(a, b) HARNESS__CMP(0, a, HARNESS__GE, b)
-#define EXPECT_NULL(p) HARNESS__CMP(0, p, HARNESS__EQ, NULL)
-#define EXPECT_NOT_NULL(p) HARNESS__CMP(0, p, HARNESS__NE, NULL)
-#define EXPECT_TRUE(x) HARNESS__BOOL(0, x, 1)
-#define EXPECT_FALSE(x) HARNESS__BOOL(0, x, 0)
+#define ASSERT_STREQ(a, b)	     HARNESS__STR(1, a, 1, b)
+#define ASSERT_STRNE(a, b)	     HARNESS__STR(1, a, 0, b)
+#define EXPECT_EQ(a, b)		     HARNESS__CMP(0, a, HARNESS__EQ, b)
+#define EXPECT_NE(a, b)		     HARNESS__CMP(0, a, HARNESS__NE, b)
+#define EXPECT_LT(a, b)		     HARNESS__CMP(0, a, HARNESS__LT, b)
+#define EXPECT_LE(a, b)		     HARNESS__CMP(0, a, HARNESS__LE, b)
+#define EXPECT_GT(a, b)		     HARNESS__CMP(0, a, HARNESS__GT, b)
+#define EXPECT_GE(a, b)		     HARNESS__CMP(0, a, HARNESS__GE, b)
+#define EXPECT_NULL(p)		     HARNESS__CMP(0, p, HARNESS__EQ, NULL)
+#define EXPECT_NOT_NULL(p)	     HARNESS__CMP(0, p, HARNESS__NE, NULL)
+#define EXPECT_TRUE(x)		     HARNESS__BOOL(0, x, 1)
+#define EXPECT_FALSE(x)		     HARNESS__BOOL(0, x, 0)
 #define EXPECT_TRUE_MSG(x, fmt, ...) HARNESS__BOOL_MSG(0, x, 1, fmt, ##__VA_ARGS__)
-#define EXPECT_STREQ(a, b) HARNESS__STR(0, a, 1, b)
-#define EXPECT_STRNE(a, b) HARNESS__STR(0, a, 0, b)
+#define EXPECT_STREQ(a, b)	     HARNESS__STR(0, a, 1, b)
+#define EXPECT_STRNE(a, b)	     HARNESS__STR(0, a, 0, b)
 
 /* ---- processes ------------------------------------------------------------ */
 
@@ -446,8 +438,8 @@ static inline int harness__wait(pid_t pid, long long deadline, int *status)
  * by HARNESS_TIMEOUT_SCALE) it is SIGKILLed. Returns 0, -ETIMEDOUT (output
  * and status still stored) or -errno. Safe to call from any thread.
  */
-static inline int harness_run_capture(void (*fn)(void *), void *arg, char *out, size_t outsz,
-				      int *wstatus, int timeout_s)
+static inline int harness_run_capture(void (*fn)(void *), void *arg, char *out, size_t outsz, int *wstatus,
+				      int timeout_s)
 {
 	double secs = (timeout_s > 0 ? timeout_s : HARNESS_DEFAULT_TIMEOUT) * harness_timeout_scale();
 	long long deadline = harness__now_ms() + (long long)(secs * 1000);
@@ -522,12 +514,17 @@ static inline int harness_run_capture(void (*fn)(void *), void *arg, char *out, 
 
 static inline const char *harness__signame(int sig)
 {
-#define HARNESS__SIG(x) {x, #x}
-	static const struct { int sig; const char *name; } t[] = {
-		HARNESS__SIG(SIGHUP), HARNESS__SIG(SIGINT), HARNESS__SIG(SIGQUIT), HARNESS__SIG(SIGILL),
-		HARNESS__SIG(SIGTRAP), HARNESS__SIG(SIGABRT), HARNESS__SIG(SIGBUS), HARNESS__SIG(SIGFPE),
-		HARNESS__SIG(SIGKILL), HARNESS__SIG(SIGUSR1), HARNESS__SIG(SIGSEGV), HARNESS__SIG(SIGUSR2),
-		HARNESS__SIG(SIGPIPE), HARNESS__SIG(SIGALRM), HARNESS__SIG(SIGTERM), HARNESS__SIG(SIGSYS)};
+#define HARNESS__SIG(x) \
+	{               \
+		x, #x   \
+	}
+	static const struct {
+		int sig;
+		const char *name;
+	} t[] = {HARNESS__SIG(SIGHUP),	HARNESS__SIG(SIGINT),  HARNESS__SIG(SIGQUIT), HARNESS__SIG(SIGILL),
+		 HARNESS__SIG(SIGTRAP), HARNESS__SIG(SIGABRT), HARNESS__SIG(SIGBUS),  HARNESS__SIG(SIGFPE),
+		 HARNESS__SIG(SIGKILL), HARNESS__SIG(SIGUSR1), HARNESS__SIG(SIGSEGV), HARNESS__SIG(SIGUSR2),
+		 HARNESS__SIG(SIGPIPE), HARNESS__SIG(SIGALRM), HARNESS__SIG(SIGTERM), HARNESS__SIG(SIGSYS)};
 #undef HARNESS__SIG
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (t[i].sig == sig)
@@ -536,8 +533,7 @@ static inline const char *harness__signame(int sig)
 }
 
 /* Run one test in a child; print its TAP line. Returns 0 pass, 1 fail, 2 skip. */
-static inline int harness__run_one(struct harness_test *t, int idx, double scale,
-				   struct harness__shared *sh)
+static inline int harness__run_one(struct harness_test *t, int idx, double scale, struct harness__shared *sh)
 {
 	double secs = t->timeout * scale;
 	pid_t ppid = getpid(), pid;
@@ -651,8 +647,11 @@ static inline int harness_main(int argc, char **argv)
 
 /* TEST_HARNESS_MAIN - define main() here (or #define HARNESS_MAIN before the
  * #include); exactly one translation unit of a test binary does this. */
-#define TEST_HARNESS_MAIN \
-	int main(int argc, char **argv) { return harness_main(argc, argv); }
+#define TEST_HARNESS_MAIN                        \
+	int main(int argc, char **argv)          \
+	{                                        \
+		return harness_main(argc, argv); \
+	}
 #ifdef HARNESS_MAIN
 TEST_HARNESS_MAIN
 #endif

@@ -36,7 +36,10 @@ TEST(pass_basic)
 }
 
 enum color { RED, GREEN };
-struct bits { int s : 3; unsigned u : 3; };
+struct bits {
+	int s : 3;
+	unsigned u : 3;
+};
 
 TEST(pass_mixed_types)
 {

@@ -41,7 +41,7 @@
  * (see runq_model.sh).
  */
 #define GX_RUNQ_MODEL 1
-#define GX_RUNQ_SIZE 4
+#define GX_RUNQ_SIZE  4
 
 #ifdef RUNQ_SRC
 #include RUNQ_SRC
@@ -61,16 +61,19 @@
 struct gx_sched gx_sched;
 __thread struct gx_m *gx_tls_m;
 
-void gx_procyield(int n) { (void)n; }
+void gx_procyield(int n)
+{
+	(void)n;
+}
 
 /* ---- the model scheduler --------------------------------------------- */
 
-#define MAXT 3
-#define NP 3
-#define NG 16
+#define MAXT	   3
+#define NP	   3
+#define NG	   16
 #define STACK_SIZE (64 * 1024)
-#define MAXDEPTH 2048 /* longer schedule = livelock */
-#define NEVENTS 512
+#define MAXDEPTH   2048 /* longer schedule = livelock */
+#define NEVENTS	   512
 
 enum { T_RUN, T_BLOCKED, T_DONE };
 
@@ -78,16 +81,16 @@ struct mthread {
 	void *sp;
 	int state;
 	void (*fn)(int self);
-	gx_lock_t *waiting;   /* lock it is blocked on */
-	void *pending;        /* return address of its pending step */
+	gx_lock_t *waiting; /* lock it is blocked on */
+	void *pending;	    /* return address of its pending step */
 };
 
 /* One choice point of the current schedule. */
 struct choice {
 	uint8_t enabled; /* threads that could run */
-	uint8_t tried;   /* alternatives explored (or skipped by the bound) */
+	uint8_t tried;	 /* alternatives explored (or skipped by the bound) */
 	int8_t chosen;
-	int8_t last;     /* thread that ran the previous step, -1 at the start */
+	int8_t last;	  /* thread that ran the previous step, -1 at the start */
 	int16_t preempts; /* preemptions before this choice */
 };
 
@@ -95,7 +98,7 @@ struct scenario {
 	const char *name;
 	const char *desc;
 	int nthreads;
-	int bound; /* preemption bound, -1 = none */
+	int bound;     /* preemption bound, -1 = none */
 	uint32_t base; /* initial runqhead = runqtail of every P (near 2^32: counters wrap) */
 	void (*setup)(void);
 	void (*fn[MAXT])(int self);
@@ -566,15 +569,36 @@ static void i_thief(int self)
 static const struct scenario scenarios[] = {
 	{"a_put_get_steal", "owner put x4 (next mixed) + get; thief steal x2", 2, 5, 0, NULL, {a_owner, a_thief}},
 	{"b_putslow_vs_steal", "full ring spills to global while thief steals", 2, 4, 0, fill4, {b_owner, b_thief}},
-	{"c_two_thieves", "two thieves and the owner on one victim", 3, 3, 0xfffffffeu, c_setup, {c_owner, c_thief, c_thief}},
+	{"c_two_thieves",
+	 "two thieves and the owner on one victim",
+	 3,
+	 3,
+	 0xfffffffeu,
+	 c_setup,
+	 {c_owner, c_thief, c_thief}},
 	{"d_runnext", "owner replaces runnext x4; thief steals runnext", 2, 4, 0, NULL, {d_owner, d_thief}},
-	{"e_stale_snapshot", "owner wraps the ring between thief's head and tail reads", 2, 4, 0xfffffffeu, e_setup,
+	{"e_stale_snapshot",
+	 "owner wraps the ring between thief's head and tail reads",
+	 2,
+	 4,
+	 0xfffffffeu,
+	 e_setup,
 	 {e_owner, e_thief}},
 	{"f_drain_vs_steal", "runqdrain_locked vs thief", 2, 5, 0, f_setup, {f_owner, f_thief}},
 	{"g_globget_vs_steal", "globrunqget refill vs thief", 2, 5, 0, g_setup, {g_owner, g_thief}},
-	{"h_small_all", "put, put next, get x2 vs steal next + get: all interleavings", 2, -1, 0, NULL,
+	{"h_small_all",
+	 "put, put next, get x2 vs steal next + get: all interleavings",
+	 2,
+	 -1,
+	 0,
+	 NULL,
 	 {h_owner, h_thief}},
-	{"i_spill_all", "full ring: put (spill) vs steal + get: all interleavings", 2, -1, 0xfffffffeu, fill4,
+	{"i_spill_all",
+	 "full ring: put (spill) vs steal + get: all interleavings",
+	 2,
+	 -1,
+	 0xfffffffeu,
+	 fill4,
 	 {i_owner, i_thief}},
 };
 #define NSCEN ((int)(sizeof scenarios / sizeof scenarios[0]))

@@ -74,7 +74,10 @@ void gx_lock(gx_lock_t *l)
 	}
 }
 
-void gx_unlock(gx_lock_t *l) { atomic_store_explicit(&l->key, 0, memory_order_release); }
+void gx_unlock(gx_lock_t *l)
+{
+	atomic_store_explicit(&l->key, 0, memory_order_release);
+}
 
 void gx_fatal(const char *fmt, ...)
 {
@@ -93,11 +96,11 @@ void gx_fatal(const char *fmt, ...)
 
 struct runq_stress_cfg {
 	const char *name;
-	int nowners;     /* threads that create Gs, one P each */
-	int nthieves;    /* threads that steal, one P each */
-	int ngs;         /* Gs created in all */
+	int nowners;	 /* threads that create Gs, one P each */
+	int nthieves;	 /* threads that steal, one P each */
+	int ngs;	 /* Gs created in all */
 	int recycle_max; /* times a G may be put back after being taken */
-	int yield_pct;   /* chance of a sched_yield per operation */
+	int yield_pct;	 /* chance of a sched_yield per operation */
 	unsigned seed;
 	int timeout_s;
 };
@@ -111,12 +114,15 @@ enum { G_FRESH = 0, G_QUEUED, G_TAKEN };
 struct fakeg {
 	gx_g g;
 	int id;
-	uint64_t gen;     /* times put */
+	uint64_t gen;	  /* times put */
 	uint64_t payload; /* written by the putter, checked by the taker */
-	int64_t note;     /* written by the taker */
+	int64_t note;	  /* written by the taker */
 };
 
-static struct fakeg *fg(gx_g *gp) { return (struct fakeg *)((char *)gp - offsetof(struct fakeg, g)); }
+static struct fakeg *fg(gx_g *gp)
+{
+	return (struct fakeg *)((char *)gp - offsetof(struct fakeg, g));
+}
 
 struct gtrack {
 	_Atomic int state;
@@ -174,7 +180,10 @@ static uint32_t rnd(struct worker *w)
 	return (uint32_t)((w->rng * 0x2545F4914F6CDD1DULL) >> 32);
 }
 
-static uint64_t payload(int id, uint64_t gen) { return (uint64_t)id * 1000003u + gen * 7919u + 1; }
+static uint64_t payload(int id, uint64_t gen)
+{
+	return (uint64_t)id * 1000003u + gen * 7919u + 1;
+}
 
 /* Put gp on w's own P. The putter owns the G now: it writes plain fields
  * that the taker checks. */
@@ -411,8 +420,8 @@ static int runq_stress_one(const struct runq_stress_cfg *c)
 			     (unsigned long)(atomic_load(&S.puts) - tk));
 		}
 		if (now() - t0 > c->timeout_s)
-			fail("timeout after %d s: puts %lu takes %lu", c->timeout_s, (unsigned long)atomic_load(&S.puts),
-			     (unsigned long)tk);
+			fail("timeout after %d s: puts %lu takes %lu", c->timeout_s,
+			     (unsigned long)atomic_load(&S.puts), (unsigned long)tk);
 	}
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(tid[i], NULL);
@@ -451,7 +460,8 @@ static int runq_stress_one(const struct runq_stress_cfg *c)
 	       "%lu/%lu steals, %lu globrunqgets, %lu re-puts, %lu yields\n",
 	       c->name, c->nowners, c->nthieves, c->ngs, dt, (unsigned long)tot.puts, (unsigned long)tot.putnext,
 	       (unsigned long)tot.gets, (unsigned long)tot.inherit, (unsigned long)tot.steals,
-	       (unsigned long)tot.steal_tries, (unsigned long)tot.globgets, (unsigned long)tot.recycles, (unsigned long)tot.yields);
+	       (unsigned long)tot.steal_tries, (unsigned long)tot.globgets, (unsigned long)tot.recycles,
+	       (unsigned long)tot.yields);
 	bool bad = atomic_load(&S.failed);
 	if (bad)
 		printf("# FAILURE: %s\n", S.failmsg);

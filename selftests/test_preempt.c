@@ -269,28 +269,30 @@ static int regs_roundtrip(unsigned char *in, unsigned char *outv, uint64_t *gin,
 				 : [n] "+r"(iters)
 				 : [in] "r"(in), [out] "r"(outv), [gin] "r"(gin), [gout] "r"(gout)
 				 : "memory", "r12", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
-				   "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+				   "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
+				   "xmm15");
 		return 512;
 	}
-	__asm__ volatile("movdqu 0(%[in]), %%xmm0\n movdqu 16(%[in]), %%xmm1\n movdqu 32(%[in]), %%xmm2\n"
-			 "movdqu 48(%[in]), %%xmm3\n movdqu 64(%[in]), %%xmm4\n movdqu 80(%[in]), %%xmm5\n"
-			 "movdqu 96(%[in]), %%xmm6\n movdqu 112(%[in]), %%xmm7\n movdqu 128(%[in]), %%xmm8\n"
-			 "movdqu 144(%[in]), %%xmm9\n movdqu 160(%[in]), %%xmm10\n movdqu 176(%[in]), %%xmm11\n"
-			 "movdqu 192(%[in]), %%xmm12\n movdqu 208(%[in]), %%xmm13\n movdqu 224(%[in]), %%xmm14\n"
-			 "movdqu 240(%[in]), %%xmm15\n"
-			 "movq 0(%[gin]), %%r12\n movq 8(%[gin]), %%r13\n movq 16(%[gin]), %%r14\n movq 24(%[gin]), %%r15\n"
-			 "1: decq %[n]\n jnz 1b\n"
-			 "movdqu %%xmm0, 0(%[out])\n movdqu %%xmm1, 16(%[out])\n movdqu %%xmm2, 32(%[out])\n"
-			 "movdqu %%xmm3, 48(%[out])\n movdqu %%xmm4, 64(%[out])\n movdqu %%xmm5, 80(%[out])\n"
-			 "movdqu %%xmm6, 96(%[out])\n movdqu %%xmm7, 112(%[out])\n movdqu %%xmm8, 128(%[out])\n"
-			 "movdqu %%xmm9, 144(%[out])\n movdqu %%xmm10, 160(%[out])\n movdqu %%xmm11, 176(%[out])\n"
-			 "movdqu %%xmm12, 192(%[out])\n movdqu %%xmm13, 208(%[out])\n movdqu %%xmm14, 224(%[out])\n"
-			 "movdqu %%xmm15, 240(%[out])\n"
-			 "movq %%r12, 0(%[gout])\n movq %%r13, 8(%[gout])\n movq %%r14, 16(%[gout])\n movq %%r15, 24(%[gout])\n"
-			 : [n] "+r"(iters)
-			 : [in] "r"(in), [out] "r"(outv), [gin] "r"(gin), [gout] "r"(gout)
-			 : "memory", "r12", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
-			   "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+	__asm__ volatile(
+		"movdqu 0(%[in]), %%xmm0\n movdqu 16(%[in]), %%xmm1\n movdqu 32(%[in]), %%xmm2\n"
+		"movdqu 48(%[in]), %%xmm3\n movdqu 64(%[in]), %%xmm4\n movdqu 80(%[in]), %%xmm5\n"
+		"movdqu 96(%[in]), %%xmm6\n movdqu 112(%[in]), %%xmm7\n movdqu 128(%[in]), %%xmm8\n"
+		"movdqu 144(%[in]), %%xmm9\n movdqu 160(%[in]), %%xmm10\n movdqu 176(%[in]), %%xmm11\n"
+		"movdqu 192(%[in]), %%xmm12\n movdqu 208(%[in]), %%xmm13\n movdqu 224(%[in]), %%xmm14\n"
+		"movdqu 240(%[in]), %%xmm15\n"
+		"movq 0(%[gin]), %%r12\n movq 8(%[gin]), %%r13\n movq 16(%[gin]), %%r14\n movq 24(%[gin]), %%r15\n"
+		"1: decq %[n]\n jnz 1b\n"
+		"movdqu %%xmm0, 0(%[out])\n movdqu %%xmm1, 16(%[out])\n movdqu %%xmm2, 32(%[out])\n"
+		"movdqu %%xmm3, 48(%[out])\n movdqu %%xmm4, 64(%[out])\n movdqu %%xmm5, 80(%[out])\n"
+		"movdqu %%xmm6, 96(%[out])\n movdqu %%xmm7, 112(%[out])\n movdqu %%xmm8, 128(%[out])\n"
+		"movdqu %%xmm9, 144(%[out])\n movdqu %%xmm10, 160(%[out])\n movdqu %%xmm11, 176(%[out])\n"
+		"movdqu %%xmm12, 192(%[out])\n movdqu %%xmm13, 208(%[out])\n movdqu %%xmm14, 224(%[out])\n"
+		"movdqu %%xmm15, 240(%[out])\n"
+		"movq %%r12, 0(%[gout])\n movq %%r13, 8(%[gout])\n movq %%r14, 16(%[gout])\n movq %%r15, 24(%[gout])\n"
+		: [n] "+r"(iters)
+		: [in] "r"(in), [out] "r"(outv), [gin] "r"(gin), [gout] "r"(gout)
+		: "memory", "r12", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+		  "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
 	return 256;
 }
 
@@ -452,7 +454,10 @@ GX_TEST_PROCS(lock_os_thread_keeps_thread, 2, 60)
 
 /* ---- EINTR in wrapped calls is retried ------------------------------------------------- */
 
-static void on_usr1(int sig) { (void)sig; }
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
 static _Atomic pid_t eintr_tid;
 static int eintr_pipe[2];
 static _Atomic bool eintr_done;
@@ -560,7 +565,7 @@ static int regr_main(int argc, char **argv)
 	pthread_t th;
 	pthread_create(&th, NULL, regr_writer, NULL);
 	gx_go(regr_reader, NULL);
-	gx_yield();                /* the reader blocks; its P moves to an M sysmon starts */
+	gx_yield();		   /* the reader blocks; its P moves to an M sysmon starts */
 	gx_go(regr_spinner, NULL); /* runs there */
 	int64_t worst = 0;
 	for (int i = 0; i < 10; i++) {

@@ -413,7 +413,10 @@ TEST(maxprocs_env_override)
 
 /* ---- bad input ------------------------------------------------------------------------ */
 
-static void nop(void *arg) { (void)arg; }
+static void nop(void *arg)
+{
+	(void)arg;
+}
 
 GX_TEST(bad_input_returns_errors)
 {

@@ -145,7 +145,7 @@ GX_TEST_PROCS(readied_goroutine_runs_next, 1, 30)
 	gx_go(park_then_note, NULL);
 	gx_yield(); /* main to the global queue; the sleeper runs and parks */
 	ASSERT_NE(sleeper, NULL);
-	gx_yield(); /* a fresh time slice, as above */
+	gx_yield();	       /* a fresh time slice, as above */
 	gx_go(note_two, NULL); /* runnext */
 	gx_ready(sleeper);     /* runnext; note_two moves to the ring */
 	gx_wg_wait(&ready_wg);

@@ -12,13 +12,13 @@
 #include <stdatomic.h>
 
 /* Yield until expr holds or ms milliseconds pass; evaluates to whether it held. */
-#define WAIT_UNTIL(expr, ms)                                                                       \
-	({                                                                                         \
-		int64_t wu_end_ = gxt_now_ns() + (int64_t)(ms) * 1000000;                          \
-		bool wu_ok_;                                                                       \
-		while (!(wu_ok_ = (expr)) && gxt_now_ns() < wu_end_)                               \
-			gx_yield();                                                                \
-		wu_ok_;                                                                            \
+#define WAIT_UNTIL(expr, ms)                                            \
+	({                                                              \
+		int64_t wu_end_ = gxt_now_ns() + (int64_t)(ms)*1000000; \
+		bool wu_ok_;                                            \
+		while (!(wu_ok_ = (expr)) && gxt_now_ns() < wu_end_)    \
+			gx_yield();                                     \
+		wu_ok_;                                                 \
 	})
 
 /* Keep running other goroutines for about ms milliseconds. */
@@ -40,8 +40,14 @@ static unsigned xorshift(unsigned *s)
 
 #define RW_MAX_READERS (1 << 30) /* rwmutex.c's */
 
-static int32_t load_i32(const int32_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
-static uint32_t load_u32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static int32_t load_i32(const int32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+}
+static uint32_t load_u32(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+}
 
 /* ---- Mutex: mutual exclusion under contention ----------------------------------- */
 
@@ -173,7 +179,10 @@ GX_TEST_PROCS(sync_mutex_starvation_mode_1p, 1, 60)
 }
 
 /* Two Ps: the waiter may also win by spinning; the bound holds either way. */
-GX_TEST_PROCS(sync_mutex_starvation_mode_2p, 2, 60) { sv_run(); }
+GX_TEST_PROCS(sync_mutex_starvation_mode_2p, 2, 60)
+{
+	sv_run();
+}
 
 /* ---- RWMutex: readers share it ----------------------------------------------- */
 
@@ -291,7 +300,10 @@ static char wp_order[8];
 static _Atomic int wp_n;
 static gx_waitgroup wp_wg;
 
-static void wp_note(char c) { wp_order[atomic_fetch_add(&wp_n, 1)] = c; }
+static void wp_note(char c)
+{
+	wp_order[atomic_fetch_add(&wp_n, 1)] = c;
+}
 
 static void wp_writer(void *arg)
 {
@@ -480,8 +492,14 @@ GX_TEST_PROCS(sync_once_race, 2, 60)
 static gx_once oe_once = GX_ONCE_INIT;
 static int oe_calls, oe_inner_ret = 1;
 
-static void oe_nop(void *arg) { (void)arg; }
-static void oe_count(void *arg) { ++*(int *)arg; }
+static void oe_nop(void *arg)
+{
+	(void)arg;
+}
+static void oe_count(void *arg)
+{
+	++*(int *)arg;
+}
 
 static void oe_fn(void *arg)
 {
@@ -565,7 +583,7 @@ GX_TEST_PROCS(sync_cond_signal_broadcast, 2, 60)
 		gx_cond_signal(&cs_cond);
 		ASSERT_TRUE(WAIT_UNTIL(cs_get(&cs_woken) == k, 5000));
 		yield_for_ms(10);
-		EXPECT_EQ(cs_get(&cs_woken), k); /* exactly one per signal */
+		EXPECT_EQ(cs_get(&cs_woken), k);   /* exactly one per signal */
 		EXPECT_EQ(cs_order[k - 1], k - 1); /* the longest waiter */
 	}
 	/* Signal with the mutex held: the waiter relocks after we unlock */
@@ -641,7 +659,7 @@ GX_TEST_PROCS(sync_cond_misuse_and_foreign_signal, 2, 60)
 	gx_cond c = GX_COND_INIT;
 	gx_mutex m = GX_MUTEX_INIT;
 	EXPECT_EQ(gx_cond_wait(&c, &m), -EPERM); /* mutex not held */
-	EXPECT_EQ(c.wait, 0u);                    /* no ticket taken */
+	EXPECT_EQ(c.wait, 0u);			 /* no ticket taken */
 	EXPECT_EQ(m.state, 0);
 
 	ASSERT_GT(gx_go(cf_waiter, NULL), 0);

@@ -59,7 +59,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 struct waitq {
 	_Atomic(struct gx_sudog *) first; /* read without the lock by empty()/full() */
 	struct gx_sudog *last;

@@ -42,15 +42,30 @@ _Static_assert(sizeof(gx_lock_t) == sizeof(uint32_t), "gx_cond.lock holds a gx_l
 /* sync.c's Mutex state bit: the mutex is locked */
 #define MUTEX_LOCKED 1
 
-static inline _Atomic uint32_t *cond_wait_ticket(gx_cond *c) { return (_Atomic uint32_t *)&c->wait; }
-static inline _Atomic uint32_t *cond_notify_ticket(gx_cond *c) { return (_Atomic uint32_t *)&c->notify; }
-static inline gx_lock_t *cond_lock(gx_cond *c) { return (gx_lock_t *)&c->lock; }
+static inline _Atomic uint32_t *cond_wait_ticket(gx_cond *c)
+{
+	return (_Atomic uint32_t *)&c->wait;
+}
+static inline _Atomic uint32_t *cond_notify_ticket(gx_cond *c)
+{
+	return (_Atomic uint32_t *)&c->notify;
+}
+static inline gx_lock_t *cond_lock(gx_cond *c)
+{
+	return (gx_lock_t *)&c->lock;
+}
 
 /* less - a < b modulo 2^32 (tickets wrap). */
-static inline bool less(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+static inline bool less(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
 
 /* notifyListAdd - take the next ticket. Called with the user's mutex held. */
-static uint32_t notify_list_add(gx_cond *c) { return atomic_fetch_add(cond_wait_ticket(c), 1); }
+static uint32_t notify_list_add(gx_cond *c)
+{
+	return atomic_fetch_add(cond_wait_ticket(c), 1);
+}
 
 static bool notify_list_unlock(gx_g *gp, void *lock)
 {

@@ -25,9 +25,9 @@
 enum { MUTEX_UNLOCKED = 0, MUTEX_LOCKED = 1, MUTEX_SLEEPING = 2 };
 
 /* Spin counts, Go's values: 4 rounds of 30 PAUSEs, then 1 sched_yield. */
-#define ACTIVE_SPIN 4
+#define ACTIVE_SPIN	4
 #define ACTIVE_SPIN_CNT 30
-#define PASSIVE_SPIN 1
+#define PASSIVE_SPIN	1
 
 int64_t gx_nanotime(void)
 {
@@ -42,7 +42,10 @@ void gx_procyield(int n)
 		__builtin_ia32_pause();
 }
 
-void gx_osyield(void) { sched_yield(); }
+void gx_osyield(void)
+{
+	sched_yield();
+}
 
 void gx_futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns)
 {
@@ -67,7 +70,7 @@ void gx_lock(gx_lock_t *l)
 		mp->locks++;
 	uint32_t v = MUTEX_UNLOCKED;
 	if (likely(atomic_compare_exchange_strong_explicit(&l->key, &v, MUTEX_LOCKED, memory_order_acquire,
-							    memory_order_relaxed)))
+							   memory_order_relaxed)))
 		return;
 	/* Whoever takes it from here on must leave SLEEPING behind, as we
 	 * cannot know whether someone else is asleep. */
@@ -111,7 +114,10 @@ void gx_unlock(gx_lock_t *l)
 		mp->locks--;
 }
 
-void gx_noteclear(gx_note *n) { atomic_store_explicit(&n->key, 0, memory_order_relaxed); }
+void gx_noteclear(gx_note *n)
+{
+	atomic_store_explicit(&n->key, 0, memory_order_relaxed);
+}
 
 void gx_notewakeup(gx_note *n)
 {
@@ -143,4 +149,7 @@ bool gx_notetsleep(gx_note *n, int64_t ns)
 	return true;
 }
 
-int64_t gx_now(void) { return gx_nanotime(); }
+int64_t gx_now(void)
+{
+	return gx_nanotime();
+}

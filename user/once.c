@@ -24,8 +24,14 @@
 
 #include <errno.h>
 
-static inline _Atomic uint32_t *once_done(gx_once *o) { return (_Atomic uint32_t *)&o->done; }
-static inline _Atomic(void *) *once_running(gx_once *o) { return (_Atomic(void *) *)&o->running; }
+static inline _Atomic uint32_t *once_done(gx_once *o)
+{
+	return (_Atomic uint32_t *)&o->done;
+}
+static inline _Atomic(void *) *once_running(gx_once *o)
+{
+	return (_Atomic(void *) *)&o->running;
+}
 
 static __attribute__((noinline)) int once_slow(gx_once *o, void (*fn)(void *), void *arg)
 {

@@ -52,8 +52,8 @@
 #include <unistd.h>
 
 #define PREEMPT_SIGNAL SIGURG
-#define RED_ZONE 128
-#define HANDLER_SLACK 256 /* below the handler's frame: its callees' frames */
+#define RED_ZONE       128
+#define HANDLER_SLACK  256 /* below the handler's frame: its callees' frames */
 /* room the trampoline needs below the red zone: iret frame, registers,
  * XSAVE area, C frames of gx_async_preempt_park */
 #define PREEMPT_STACK_NEED(xs) ((xs) + 1024 + RED_ZONE)
@@ -154,8 +154,8 @@ static void preempt_handler(int sig, siginfo_t *si, void *uctx)
 	atomic_fetch_add_explicit(&mp->preemptgen, 1, memory_order_relaxed);
 	gx_g *gp = mp->curg;
 	struct gx_p *pp = mp->p;
-	if (!gp || !pp || !atomic_load_explicit(&pp->preempt, memory_order_relaxed) || mp->locks ||
-	    mp->switchunlock || mp->switchparked || gp->nopreempt || mp->lockedg ||
+	if (!gp || !pp || !atomic_load_explicit(&pp->preempt, memory_order_relaxed) || mp->locks || mp->switchunlock ||
+	    mp->switchparked || gp->nopreempt || mp->lockedg ||
 	    atomic_load_explicit(&gp->status, memory_order_relaxed) != Grunning)
 		return;
 	ucontext_t *uc = uctx;

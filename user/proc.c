@@ -61,17 +61,17 @@ _Atomic int gx_fence_word;
 
 static struct gx_m m0;
 static sigset_t initial_sigmask; /* the main thread's, at gx_main: every M starts from it */
-static int preset_maxprocs;   /* gx_maxprocs before gx_main */
-static int preset_maxthreads; /* gx_set_max_threads before gx_main */
+static int preset_maxprocs;	 /* gx_maxprocs before gx_main */
+static int preset_maxthreads;	 /* gx_set_max_threads before gx_main */
 static bool deadlock_check = true;
 
-#define MAXMCOUNT_DEFAULT 10000
-#define GOIDCACHE_BATCH 16
-#define GFREE_LOCAL_MAX 64     /* free Gs a P keeps before moving half to the global list */
-#define GSLAB_N 64              /* Gs allocated at once */
+#define MAXMCOUNT_DEFAULT    10000
+#define GOIDCACHE_BATCH	     16
+#define GFREE_LOCAL_MAX	     64 /* free Gs a P keeps before moving half to the global list */
+#define GSLAB_N		     64 /* Gs allocated at once */
 #define SCHED_FAIRNESS_TICKS 61 /* Go's: prime, so it does not resonate with program periods */
-#define STEAL_TRIES 4
-#define TIMER_SLACK_NS 1000  /* kernel default 50 us; see minit */
+#define STEAL_TRIES	     4
+#define TIMER_SLACK_NS	     1000 /* kernel default 50 us; see minit */
 
 static void schedule(void) __attribute__((noreturn));
 static void stopm(void);
@@ -100,8 +100,8 @@ void gx_fatal(const char *fmt, ...)
 	va_end(ap);
 	gx_g *gp = getg();
 	if (gp)
-		gx_print("gmpx: fatal: %s [goroutine %lld%s%s%s]\n", buf, (long long)gp->goid,
-			 gp->name ? " \"" : "", gp->name ? gp->name : "", gp->name ? "\"" : "");
+		gx_print("gmpx: fatal: %s [goroutine %lld%s%s%s]\n", buf, (long long)gp->goid, gp->name ? " \"" : "",
+			 gp->name ? gp->name : "", gp->name ? "\"" : "");
 	else
 		gx_print("gmpx: fatal: %s [on the scheduler stack of M%lld]\n", buf,
 			 getm() ? (long long)getm()->id : -1LL);
@@ -109,9 +109,12 @@ void gx_fatal(const char *fmt, ...)
 }
 
 static const char *const gstatus_names[Gnstatus] = {"idle",    "runnable",  "running", "syscall",
-						      "waiting", "preempted", "dead"};
+						    "waiting", "preempted", "dead"};
 
-const char *gx_gstatus_name(uint32_t st) { return st < Gnstatus ? gstatus_names[st] : "???"; }
+const char *gx_gstatus_name(uint32_t st)
+{
+	return st < Gnstatus ? gstatus_names[st] : "???";
+}
 
 uint32_t gx_fastrand(void)
 {
@@ -230,9 +233,9 @@ static void casgstatus(gx_g *gp, uint32_t old, uint32_t new)
 {
 	uint32_t cur = old;
 	if (unlikely(!atomic_compare_exchange_strong_explicit(&gp->status, &cur, new, memory_order_acq_rel,
-							     memory_order_relaxed)))
-		gx_fatal("casgstatus: goroutine %lld is %s, want %s -> %s", (long long)gp->goid,
-			 gx_gstatus_name(cur), gx_gstatus_name(old), gx_gstatus_name(new));
+							      memory_order_relaxed)))
+		gx_fatal("casgstatus: goroutine %lld is %s, want %s -> %s", (long long)gp->goid, gx_gstatus_name(cur),
+			 gx_gstatus_name(old), gx_gstatus_name(new));
 }
 
 static inline void wakep_nofence(void);
@@ -299,7 +302,10 @@ static void mcall(gx_g *(*fn)(gx_g *), bool dying, bool lockheld)
 	switchdone();
 }
 
-void gx_mcall(gx_g *(*fn)(gx_g *)) { mcall(fn, false, false); }
+void gx_mcall(gx_g *(*fn)(gx_g *))
+{
+	mcall(fn, false, false);
+}
 
 static void goexit1(void) __attribute__((noreturn));
 
@@ -374,15 +380,18 @@ static void acquirep(struct gx_p *pp)
 {
 	struct gx_m *mp = getm();
 	if (unlikely(mp->p || pp->m))
-		gx_fatal("acquirep: M%lld already has P%d or P%d has M", (long long)mp->id,
-			 mp->p ? mp->p->id : -1, pp->id);
+		gx_fatal("acquirep: M%lld already has P%d or P%d has M", (long long)mp->id, mp->p ? mp->p->id : -1,
+			 pp->id);
 	mp->p = pp;
 	atomic_store_explicit(&pp->m, mp, memory_order_relaxed);
 	atomic_store_explicit(&pp->status, Prunning, memory_order_release);
 	gx_sysmon_kick(); /* one load: sysmon sleeps deeply only while every P is idle */
 }
 
-void gx_acquirep(struct gx_p *pp) { acquirep(pp); }
+void gx_acquirep(struct gx_p *pp)
+{
+	acquirep(pp);
+}
 
 static struct gx_p *releasep(void)
 {
@@ -665,7 +674,10 @@ static void stopm(void)
 	acquirep(pp);
 }
 
-void gx_stopm(void) { stopm(); }
+void gx_stopm(void)
+{
+	stopm();
+}
 
 /* ---- gx_lock_os_thread: an M that runs only its locked G (Go's lockOSThread) ---- */
 
@@ -930,7 +942,8 @@ static gx_g *gosched_m(gx_g *gp)
 	 * retired, findrunnable would take the head of the global queue next:
 	 * take it in the same critical section (one lock round trip per
 	 * yield instead of two). Same choice, same order. */
-	bool fast = !mp->lockedg && gx_runqempty(pp) && atomic_load_explicit(&pp->timer0when, memory_order_relaxed) == 0 &&
+	bool fast = !mp->lockedg && gx_runqempty(pp) &&
+		    atomic_load_explicit(&pp->timer0when, memory_order_relaxed) == 0 &&
 		    pp->id < atomic_load_explicit(&gx_sched.gomaxprocs, memory_order_relaxed);
 	gx_lock(&gx_sched.lock);
 	gx_globrunqput(gp);
@@ -1219,7 +1232,10 @@ int64_t gx_newproc(const gx_attr *attr, gx_fn fn, void *arg)
 	return id;
 }
 
-int64_t gx_go(gx_fn fn, void *arg) { return gx_go_attr(NULL, fn, arg); }
+int64_t gx_go(gx_fn fn, void *arg)
+{
+	return gx_go_attr(NULL, fn, arg);
+}
 
 int64_t gx_go_copy(gx_fn fn, const void *arg, size_t size)
 {
@@ -1276,7 +1292,10 @@ int64_t gx_id(void)
 	return gp ? gp->goid : -EPERM;
 }
 
-gx_g *gx_self(void) { return getg(); }
+gx_g *gx_self(void)
+{
+	return getg();
+}
 
 int gx_park(bool (*unlockf)(gx_g *g, void *lock), void *lock, const char *reason)
 {
@@ -1437,8 +1456,8 @@ static void checkdead(void)
 	if (run > 0)
 		return;
 	if (run < 0)
-		gx_fatal("checkdead: inconsistent counts: %d Ms, %d idle, %d locked idle, %d system",
-			 gx_sched.mnext, gx_sched.nmidle, gx_sched.nmidlelocked, gx_sched.nmsys);
+		gx_fatal("checkdead: inconsistent counts: %d Ms, %d idle, %d locked idle, %d system", gx_sched.mnext,
+			 gx_sched.nmidle, gx_sched.nmidlelocked, gx_sched.nmsys);
 	if (gx_timers_next() != 0)
 		return; /* a timer will wake someone */
 	struct deadcount c = {0, 0, 0};

@@ -40,13 +40,12 @@ void gx_model_step(void);
 #define STEP() ((void)0)
 #endif
 
-#define LOAD_ACQ(p) (STEP(), atomic_load_explicit((p), memory_order_acquire))
-#define LOAD_RLX(p) (STEP(), atomic_load_explicit((p), memory_order_relaxed))
+#define LOAD_ACQ(p)	(STEP(), atomic_load_explicit((p), memory_order_acquire))
+#define LOAD_RLX(p)	(STEP(), atomic_load_explicit((p), memory_order_relaxed))
 #define STORE_REL(p, v) (STEP(), atomic_store_explicit((p), (v), memory_order_release))
 #define STORE_RLX(p, v) (STEP(), atomic_store_explicit((p), (v), memory_order_relaxed))
-#define CAS_REL(p, old, new)                                                                           \
-	(STEP(), atomic_compare_exchange_strong_explicit((p), (old), (new), memory_order_acq_rel,      \
-							 memory_order_acquire))
+#define CAS_REL(p, old, new) \
+	(STEP(), atomic_compare_exchange_strong_explicit((p), (old), (new), memory_order_acq_rel, memory_order_acquire))
 
 #define RUNQ_MASK (GX_RUNQ_SIZE - 1)
 

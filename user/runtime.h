@@ -33,9 +33,9 @@
 #include "sanitizer.h"
 
 #define GX_CACHELINE 64
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
-#define GX_HIDDEN __attribute__((visibility("hidden")))
+#define likely(x)    __builtin_expect(!!(x), 1)
+#define unlikely(x)  __builtin_expect(!!(x), 0)
+#define GX_HIDDEN    __attribute__((visibility("hidden")))
 
 /*
  * gx_storeload_fence - a full fence between a store and a later load (the
@@ -85,7 +85,7 @@ enum gstatus {
 	Gsyscall,   /* in a system call (issue 4) */
 	Gwaiting,   /* parked: blocked in the runtime */
 	Gpreempted, /* stopped by async preemption (issue 4) */
-	Gdead,      /* finished, on a free list */
+	Gdead,	    /* finished, on a free list */
 	Gnstatus
 };
 
@@ -96,19 +96,19 @@ typedef struct gx_stack {
 } gx_stack;
 
 struct gx_g {
-	void *sp;              /* saved stack pointer while not running */
-	gx_stack stack;        /* lo == 0: not allocated yet (allocated when the G first runs) */
+	void *sp;	/* saved stack pointer while not running */
+	gx_stack stack; /* lo == 0: not allocated yet (allocated when the G first runs) */
 	_Atomic uint32_t status;
-	uint32_t stackclass;   /* size class of the stack it needs */
+	uint32_t stackclass; /* size class of the stack it needs */
 	int64_t goid;
-	struct gx_m *m;        /* M running it, while running */
+	struct gx_m *m;		/* M running it, while running */
 	struct gx_g *schedlink; /* global run queue, free lists, wait lists */
 	gx_fn fn;
 	void *arg;
 	const char *waitreason;
 	const char *name;
-	int64_t waitsince;     /* gx_nanotime() when it parked */
-	void *param;           /* passed by whoever readies it (chan: the sudog that won a select) */
+	int64_t waitsince;	  /* gx_nanotime() when it parked */
+	void *param;		  /* passed by whoever readies it (chan: the sudog that won a select) */
 	struct gx_sudog *waiting; /* sudogs of the select it is blocked in (chan/select.c) */
 	/* select wake-up: the first waker (a channel op, a close, a deadline
 	 * timer) to CAS 0 -> 1 owns the wake-up; everyone else skips this G. */
@@ -117,9 +117,9 @@ struct gx_g {
 #if GX_TSAN
 	void *tsan_fiber;
 #endif
-	int32_t nopreempt;     /* gx_nopreempt_begin depth: no async preemption */
-	uint32_t lockedcount;  /* gx_lock_os_thread nesting */
-	struct gx_m *lockedm;  /* gx_lock_os_thread: runs only on this M */
+	int32_t nopreempt;    /* gx_nopreempt_begin depth: no async preemption */
+	uint32_t lockedcount; /* gx_lock_os_thread nesting */
+	struct gx_m *lockedm; /* gx_lock_os_thread: runs only on this M */
 	_Alignas(16) unsigned char argbuf[GX_ARG_MAX];
 };
 
@@ -131,32 +131,32 @@ struct gx_g {
 struct gx_sudog {
 	gx_g *g;
 	struct gx_sudog *next, *prev; /* wait queue links */
-	void *elem;                   /* data: value to send / where to receive (chan) */
-	void *c;                      /* channel (chan) or semaphore address (sema) */
+	void *elem;		      /* data: value to send / where to receive (chan) */
+	void *c;		      /* channel (chan) or semaphore address (sema) */
 	struct gx_sudog *waitlink;    /* g->waiting list (select) */
 	_Atomic uint32_t ticket;      /* sema: handed off directly */
-	bool isselect;                /* g is in a select: wake only via selectdone CAS */
-	bool success;                 /* chan: woken by a value, not by close */
+	bool isselect;		      /* g is in a select: wake only via selectdone CAS */
+	bool success;		      /* chan: woken by a value, not by close */
 };
 
 /* ---- M -------------------------------------------------------------- */
 
 struct gx_m {
-	void *g0sp;            /* g0's saved stack pointer while a G runs */
-	gx_g *curg;            /* G running on this M, or NULL on g0 */
-	struct gx_p *p;        /* attached P, NULL if none */
-	struct gx_p *nextp;    /* P to take when woken from stopm */
-	struct gx_p *oldp;     /* P it had when it entered a syscall (exitsyscall's fast path) */
-	gx_g *lockedg;         /* gx_lock_os_thread: the only G this M runs */
+	void *g0sp;		     /* g0's saved stack pointer while a G runs */
+	gx_g *curg;		     /* G running on this M, or NULL on g0 */
+	struct gx_p *p;		     /* attached P, NULL if none */
+	struct gx_p *nextp;	     /* P to take when woken from stopm */
+	struct gx_p *oldp;	     /* P it had when it entered a syscall (exitsyscall's fast path) */
+	gx_g *lockedg;		     /* gx_lock_os_thread: the only G this M runs */
 	_Atomic uint32_t preemptgen; /* async preemption signals delivered */
 	int64_t id;
 	pid_t tid;
-	uint32_t locks;        /* runtime locks held (no preemption, no switch) */
-	bool spinning;         /* looking for work: counted in sched.nmspinning */
+	uint32_t locks; /* runtime locks held (no preemption, no switch) */
+	bool spinning;	/* looking for work: counted in sched.nmspinning */
 	bool isextra;
 	gx_note park;
 	struct gx_m *schedlink; /* idle M list */
-	struct gx_m *alllink;   /* all Ms */
+	struct gx_m *alllink;	/* all Ms */
 	uint64_t fastrand;
 	/* mcall: the function g0 runs for the G that switched to it */
 	gx_g *(*mcallfn)(gx_g *gp);
@@ -169,7 +169,7 @@ struct gx_m {
 	/* gx_park's unlock function, run on g0 */
 	bool (*waitunlockf)(gx_g *gp, void *lock);
 	void *waitlock;
-	void *altstack;        /* signal stack (stack overflow reports) */
+	void *altstack; /* signal stack (stack overflow reports) */
 	uintptr_t g0_stack_lo;
 	size_t g0_stack_size;
 #if GX_ASAN
@@ -208,8 +208,9 @@ struct gx_p {
 	_Alignas(GX_CACHELINE) int32_t id;
 	_Atomic uint32_t status;
 	_Atomic(struct gx_m *) m; /* owning M, NULL if idle or in a syscall (read by sysmon) */
-	struct gx_p *link; /* idle P list */
-	_Atomic uint32_t schedtick; /* incremented on every scheduler call that does not inherit time (read by sysmon) */
+	struct gx_p *link;	  /* idle P list */
+	_Atomic uint32_t
+		schedtick; /* incremented on every scheduler call that does not inherit time (read by sysmon) */
 	/* Incremented on every findrunnable: drives the 1-in-61 global queue
 	 * check. Go uses schedtick, which stands still while a runnext
 	 * ping-pong pair shares one time slice, so there only preemption
@@ -221,12 +222,12 @@ struct gx_p {
 	_Atomic int64_t syscallwhen;  /* when the current syscall started */
 	_Atomic uint64_t slicestart;  /* gx_cputicks() when execute began the current time slice */
 	uint32_t sysmon_schedtick;    /* sysmon's bookkeeping */
-	int64_t sysmon_asked;         /* when sysmon last asked this slice to yield (0: not yet) */
-	int64_t sysmon_looked;        /* when sysmon last looked at this P */
+	int64_t sysmon_asked;	      /* when sysmon last asked this slice to yield (0: not yet) */
+	int64_t sysmon_looked;	      /* when sysmon last looked at this P */
 	int64_t sysmon_slicefrom;     /* sysmon's estimate of when the current slice began */
-	gx_g *lastpreempted;          /* the G this P last preempted (findrunnable's fairness check) */
-	_Atomic bool preempt;         /* the G running here should yield */
-	_Atomic uint64_t executions; /* Gs executed here (tests and schedtrace) */
+	gx_g *lastpreempted;	      /* the G this P last preempted (findrunnable's fairness check) */
+	_Atomic bool preempt;	      /* the G running here should yield */
+	_Atomic uint64_t executions;  /* Gs executed here (tests and schedtrace) */
 
 	/* goroutine ids handed out in batches from sched.goidgen */
 	int64_t goidcache, goidcacheend;
@@ -255,9 +256,9 @@ struct gx_sched {
 	/* Ms */
 	struct gx_m *midle;
 	int32_t nmidle;
-	int32_t mnext;      /* next M id; also the number of Ms created */
+	int32_t mnext; /* next M id; also the number of Ms created */
 	int32_t maxmcount;
-	int32_t nmsys;      /* Ms that never run Gs (sysmon) */
+	int32_t nmsys;	      /* Ms that never run Gs (sysmon) */
 	int32_t nmidlelocked; /* Ms parked in stoplockedm, waiting for their locked G */
 	_Atomic int32_t nmspinning;
 	_Atomic(struct gx_m *) allm;
@@ -346,8 +347,8 @@ GX_HIDDEN gx_g *gx_globrunqget(struct gx_p *pp, int32_t max);
 
 /* ---- stacks (stack.c) -------------------------------------------------- */
 #define GX_STACK_DEFAULT ((size_t)64 << 10)
-#define GX_MAIN_STACK ((size_t)8 << 20)
-#define GX_NSTACKCLASS 17 /* 16 KiB << 0..16 = 16 KiB .. 1 GiB */
+#define GX_MAIN_STACK	 ((size_t)8 << 20)
+#define GX_NSTACKCLASS	 17 /* 16 KiB << 0..16 = 16 KiB .. 1 GiB */
 GX_HIDDEN int gx_stackclass(size_t size, uint32_t *cls);
 GX_HIDDEN size_t gx_stackclass_size(uint32_t cls);
 GX_HIDDEN uint32_t gx_stackclass_default(void);
@@ -383,8 +384,8 @@ GX_HIDDEN int gx_cgroup_limit(void);
 
 /* ---- debug.c (GX_DEBUG) ------------------------------------------------ */
 struct gx_debug {
-	int schedtrace;   /* ms between SCHED lines; 0 = off */
-	int scheddetail;  /* also per-P, per-M, per-G lines */
+	int schedtrace;	 /* ms between SCHED lines; 0 = off */
+	int scheddetail; /* also per-P, per-M, per-G lines */
 };
 extern GX_HIDDEN struct gx_debug gx_debug;
 GX_HIDDEN void gx_parsedebug(const char *s);
@@ -433,18 +434,18 @@ GX_HIDDEN void gx_mcall(gx_g *(*fn)(gx_g *));
 
 /* ---- preempt.c ---------------------------------------------------------------- */
 GX_HIDDEN void gx_preemptinit(void);
-GX_HIDDEN void gx_gopreempt(void);      /* yield at a cooperative safe point */
+GX_HIDDEN void gx_gopreempt(void); /* yield at a cooperative safe point */
 /* Send the async preemption signal to mp (sysmon). */
 GX_HIDDEN bool gx_preemptm(struct gx_m *mp);
 extern GX_HIDDEN bool gx_asyncpreempt_enabled;
 extern GX_HIDDEN _Atomic uint64_t gx_async_preemptions; /* statistics and tests */
 /* Cooperative check at runtime entry points: one load of the P's flag. */
-#define gx_preempt_point()                                                                         \
-	do {                                                                                       \
-		struct gx_m *gx_pp_m = getm();                                                     \
-		if (unlikely(gx_pp_m && gx_pp_m->p &&                                              \
-			     atomic_load_explicit(&gx_pp_m->p->preempt, memory_order_relaxed)))    \
-			gx_gopreempt();                                                            \
+#define gx_preempt_point()                                                                      \
+	do {                                                                                    \
+		struct gx_m *gx_pp_m = getm();                                                  \
+		if (unlikely(gx_pp_m && gx_pp_m->p &&                                           \
+			     atomic_load_explicit(&gx_pp_m->p->preempt, memory_order_relaxed))) \
+			gx_gopreempt();                                                         \
 	} while (0)
 
 /* ---- time.c: runtime timers (Go's runtime/time.go) -------------------------- */
@@ -464,11 +465,11 @@ extern GX_HIDDEN _Atomic uint64_t gx_async_preemptions; /* statistics and tests 
  */
 enum { TIMER_IDLE = 0, TIMER_ARMED, TIMER_RUNNING };
 struct gx_rtimer {
-	gx_lock_t lock;               /* serializes gx_addtimer/gx_deltimer */
-	_Atomic uint32_t state;       /* TIMER_* */
-	_Atomic uint32_t gen;         /* bumped by every del/add: a running periodic timer re-arms only if unchanged */
-	_Atomic(struct gx_p *) pp;    /* heap it is in (ARMED), or NULL */
-	int32_t idx;                  /* index in pp's heap */
+	gx_lock_t lock;		   /* serializes gx_addtimer/gx_deltimer */
+	_Atomic uint32_t state;	   /* TIMER_* */
+	_Atomic uint32_t gen;	   /* bumped by every del/add: a running periodic timer re-arms only if unchanged */
+	_Atomic(struct gx_p *) pp; /* heap it is in (ARMED), or NULL */
+	int32_t idx;		   /* index in pp's heap */
 	int64_t when, period;
 	void (*f)(void *arg, uintptr_t seq);
 	void *arg;
@@ -476,8 +477,8 @@ struct gx_rtimer {
 };
 /* gx_addtimer - (re)arm t to fire at when (then every period if > 0).
  * Safe from goroutines and from g0; goes into the current P's heap. */
-GX_HIDDEN void gx_addtimer(struct gx_rtimer *t, int64_t when, int64_t period, void (*f)(void *, uintptr_t),
-			   void *arg, uintptr_t seq);
+GX_HIDDEN void gx_addtimer(struct gx_rtimer *t, int64_t when, int64_t period, void (*f)(void *, uintptr_t), void *arg,
+			   uintptr_t seq);
 /* gx_deltimer - disarm and wait out a running callback. true if it was
  * armed (it will not fire now), false if it fired or was never armed. */
 GX_HIDDEN bool gx_deltimer(struct gx_rtimer *t);

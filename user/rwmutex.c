@@ -56,8 +56,14 @@
 
 #define RWMUTEX_MAX_READERS (1 << 30) /* Go's rwmutexMaxReaders */
 
-static inline _Atomic int32_t *reader_count(gx_rwmutex *rw) { return (_Atomic int32_t *)&rw->reader_count; }
-static inline _Atomic int32_t *reader_wait(gx_rwmutex *rw) { return (_Atomic int32_t *)&rw->reader_wait; }
+static inline _Atomic int32_t *reader_count(gx_rwmutex *rw)
+{
+	return (_Atomic int32_t *)&rw->reader_count;
+}
+static inline _Atomic int32_t *reader_wait(gx_rwmutex *rw)
+{
+	return (_Atomic int32_t *)&rw->reader_wait;
+}
 
 int gx_rwmutex_rlock(gx_rwmutex *rw)
 {

@@ -60,7 +60,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-
 /* Cases whose sudogs and order arrays fit on the goroutine's stack. */
 #define SELECT_STACK_CASES 16
 

@@ -32,8 +32,7 @@
  * bucket holds a handful of waiters even with tens of thousands parked on
  * distinct addresses (fork-join code parks one per WaitGroup). */
 #define SEMTAB_SHIFT 12
-#define SEMTABSZ (1u << SEMTAB_SHIFT)
-
+#define SEMTABSZ     (1u << SEMTAB_SHIFT)
 
 struct semroot {
 	_Alignas(GX_CACHELINE) gx_lock_t lock;

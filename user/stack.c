@@ -54,23 +54,32 @@
 #define GUARD_SIZE ((size_t)4096)
 /* One mmap: 15 default stacks. Small enough that the M that maps (and
  * guards) a chunk is not held up long, large enough to amortize. */
-#define CHUNK_BYTES ((size_t)1 << 20)
-#define CHUNK_MAX (CHUNK_BYTES / (GX_STACK_MIN + GUARD_SIZE) + 1)
-#define STACK_MIN_SHIFT 14             /* 16 KiB */
-#define ALTSTACK_SIZE ((size_t)64 << 10)
+#define CHUNK_BYTES	((size_t)1 << 20)
+#define CHUNK_MAX	(CHUNK_BYTES / (GX_STACK_MIN + GUARD_SIZE) + 1)
+#define STACK_MIN_SHIFT 14 /* 16 KiB */
+#define ALTSTACK_SIZE	((size_t)64 << 10)
 
 static struct {
 	gx_lock_t lock;
 	uintptr_t *free[GX_NSTACKCLASS]; /* cached stack bottoms (lo) per class */
 	size_t nfree[GX_NSTACKCLASS], capfree[GX_NSTACKCLASS];
 	uint32_t defclass;
-	_Atomic int guardmode; /* 0 unknown, 1 madvise, 2 mprotect */
-	_Atomic uint64_t nstacks;  /* stacks ever mapped */
+	_Atomic int guardmode;	  /* 0 unknown, 1 madvise, 2 mprotect */
+	_Atomic uint64_t nstacks; /* stacks ever mapped */
 } stk;
 
-size_t gx_stackclass_size(uint32_t cls) { return (size_t)1 << (cls + STACK_MIN_SHIFT); }
-uint32_t gx_stackclass_default(void) { return stk.defclass; }
-bool gx_stack_guard_is_madvise(void) { return atomic_load(&stk.guardmode) == 1; }
+size_t gx_stackclass_size(uint32_t cls)
+{
+	return (size_t)1 << (cls + STACK_MIN_SHIFT);
+}
+uint32_t gx_stackclass_default(void)
+{
+	return stk.defclass;
+}
+bool gx_stack_guard_is_madvise(void)
+{
+	return atomic_load(&stk.guardmode) == 1;
+}
 
 /* gx_stackclass - the class for a requested size (rounded up to a power of
  * two). -EINVAL outside [GX_STACK_MIN, GX_STACK_MAX]. */
@@ -389,8 +398,8 @@ static void segv_handler(int sig, siginfo_t *si, void *uctx)
 void gx_stack_sigsetup(struct gx_m *mp)
 {
 	static _Atomic bool installed;
-	void *alt = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-			 0);
+	void *alt =
+		mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (alt != MAP_FAILED) {
 		stack_t ss = {.ss_sp = alt, .ss_size = ALTSTACK_SIZE, .ss_flags = 0};
 		if (sigaltstack(&ss, NULL) == 0)

@@ -46,7 +46,7 @@ int gx_wg_add(gx_waitgroup *wg, int delta)
 		new = ((uint64_t)(uint32_t)nv << 32) | w;
 	} while (!atomic_compare_exchange_weak(state, &old, new));
 	v = (int32_t)(new >> 32);
-	w = (uint32_t)new;
+	w = (uint32_t) new;
 	if (v > 0 || w == 0)
 		return 0;
 	/* Counter is 0 and there are waiters: no Add or Wait can change the
@@ -57,7 +57,10 @@ int gx_wg_add(gx_waitgroup *wg, int delta)
 	return 0;
 }
 
-int gx_wg_done(gx_waitgroup *wg) { return gx_wg_add(wg, -1); }
+int gx_wg_done(gx_waitgroup *wg)
+{
+	return gx_wg_add(wg, -1);
+}
 
 int gx_wg_wait(gx_waitgroup *wg)
 {
@@ -115,7 +118,7 @@ static __attribute__((noinline)) void mutex_lockslow(gx_mutex *mu)
 		if (starving && (old & MUTEX_LOCKED))
 			new |= MUTEX_STARVING;
 		if (awoke) {
-			if (!(new & MUTEX_WOKEN))
+			if (!(new &MUTEX_WOKEN))
 				gx_fatal("sync: inconsistent mutex state");
 			new &= ~MUTEX_WOKEN;
 		}
@@ -171,7 +174,7 @@ int gx_mutex_trylock(gx_mutex *mu)
 static __attribute__((noinline)) void mutex_unlockslow(gx_mutex *mu, int32_t new)
 {
 	_Atomic int32_t *state = (_Atomic int32_t *)&mu->state;
-	if (new & MUTEX_STARVING) {
+	if (new &MUTEX_STARVING) {
 		/* Hand off to the first waiter and let it run now. */
 		gx_semrelease(&mu->sema, true);
 		return;

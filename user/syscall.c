@@ -154,21 +154,27 @@ int gx_syscall_exit(void)
 
 /* WRAP - run expr as a syscall: -errno on failure, EINTR retried. Outside
  * the runtime it is just the call. */
-#define WRAP(type, enter, expr)                                                                    \
-	do {                                                                                       \
-		bool in = enter() == 0;                                                            \
-		type r_;                                                                           \
-		do                                                                                 \
-			r_ = (expr);                                                               \
-		while (r_ < 0 && errno == EINTR);                                                  \
-		int e_ = errno;                                                                    \
-		if (in)                                                                            \
-			gx_exitsyscall();                                                          \
-		return r_ < 0 ? -e_ : r_;                                                          \
+#define WRAP(type, enter, expr)                   \
+	do {                                      \
+		bool in = enter() == 0;           \
+		type r_;                          \
+		do                                \
+			r_ = (expr);              \
+		while (r_ < 0 && errno == EINTR); \
+		int e_ = errno;                   \
+		if (in)                           \
+			gx_exitsyscall();         \
+		return r_ < 0 ? -e_ : r_;         \
 	} while (0)
 
-ssize_t gx_sys_read(int fd, void *buf, size_t n) { WRAP(ssize_t, gx_syscall_enter, read(fd, buf, n)); }
-ssize_t gx_sys_write(int fd, const void *buf, size_t n) { WRAP(ssize_t, gx_syscall_enter, write(fd, buf, n)); }
+ssize_t gx_sys_read(int fd, void *buf, size_t n)
+{
+	WRAP(ssize_t, gx_syscall_enter, read(fd, buf, n));
+}
+ssize_t gx_sys_write(int fd, const void *buf, size_t n)
+{
+	WRAP(ssize_t, gx_syscall_enter, write(fd, buf, n));
+}
 ssize_t gx_sys_pread(int fd, void *buf, size_t n, off_t off)
 {
 	WRAP(ssize_t, gx_syscall_enter, pread(fd, buf, n, off));
@@ -177,8 +183,14 @@ ssize_t gx_sys_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
 	WRAP(ssize_t, gx_syscall_enter, pwrite(fd, buf, n, off));
 }
-int gx_sys_fsync(int fd) { WRAP(int, gx_syscall_enter, fsync(fd)); }
-int gx_sys_stat(const char *path, struct stat *st) { WRAP(int, gx_syscall_enter, stat(path, st)); }
+int gx_sys_fsync(int fd)
+{
+	WRAP(int, gx_syscall_enter, fsync(fd));
+}
+int gx_sys_stat(const char *path, struct stat *st)
+{
+	WRAP(int, gx_syscall_enter, stat(path, st));
+}
 
 int gx_sys_open(const char *path, int flags, ...)
 {

@@ -38,10 +38,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SYSMON_MIN_NS ((int64_t)20000)        /* 20 us */
-#define SYSMON_MAX_NS ((int64_t)10000000)     /* 10 ms */
+#define SYSMON_MIN_NS		((int64_t)20000)    /* 20 us */
+#define SYSMON_MAX_NS		((int64_t)10000000) /* 10 ms */
 #define SYSCALL_FORCE_RETAKE_NS ((int64_t)10000000) /* Go: hand off even an empty P after 10 ms */
-#define QUANTUM_DEFAULT_NS ((int64_t)10000000)
+#define QUANTUM_DEFAULT_NS	((int64_t)10000000)
 
 /* A slice that was asked to yield but did not (an unsafe point, or
  * asynchronous preemption off) is asked again this often. */
@@ -188,7 +188,8 @@ static int retake(int64_t now, int64_t *next, bool *busy)
 				 * does not stamp). */
 				pp->sysmon_schedtick = t;
 				pp->sysmon_asked = 0;
-				int64_t stamped = ticks_to_ns(atomic_load_explicit(&pp->slicestart, memory_order_relaxed));
+				int64_t stamped =
+					ticks_to_ns(atomic_load_explicit(&pp->slicestart, memory_order_relaxed));
 				pp->sysmon_slicefrom = stamped > pp->sysmon_looked ? stamped : pp->sysmon_looked;
 			}
 			pp->sysmon_looked = now;

@@ -16,7 +16,10 @@ uint64_t gx_test_p_executions(int pid)
 	return atomic_load_explicit(&gx_allp[pid]->executions, memory_order_relaxed);
 }
 
-int gx_test_guard_mode(void) { return gx_stack_guard_is_madvise() ? 1 : 2; }
+int gx_test_guard_mode(void)
+{
+	return gx_stack_guard_is_madvise() ? 1 : 2;
+}
 
 uintptr_t gx_test_stack_lo(void)
 {
@@ -30,9 +33,24 @@ size_t gx_test_stack_size(void)
 	return gp ? gp->stack.size : 0;
 }
 
-int gx_test_cgroup_limit(void) { return gx_cgroup_limit(); }
-int gx_test_default_maxprocs(void) { return gx_default_maxprocs(); }
-int gx_test_sanitized(void) { return GX_TSAN ? 2 : GX_ASAN ? 1 : 0; }
+int gx_test_cgroup_limit(void)
+{
+	return gx_cgroup_limit();
+}
+int gx_test_default_maxprocs(void)
+{
+	return gx_default_maxprocs();
+}
+int gx_test_sanitized(void)
+{
+	return GX_TSAN ? 2 : GX_ASAN ? 1 : 0;
+}
 
-uint64_t gx_test_async_preemptions(void) { return atomic_load(&gx_async_preemptions); }
-int gx_test_async_preempt_enabled(void) { return gx_asyncpreempt_enabled; }
+uint64_t gx_test_async_preemptions(void)
+{
+	return atomic_load(&gx_async_preemptions);
+}
+int gx_test_async_preempt_enabled(void)
+{
+	return gx_asyncpreempt_enabled;
+}

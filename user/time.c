@@ -313,4 +313,3 @@ int gx_sleep(int64_t ns)
 		return 0;
 	return gx_sleep_until(gx_nanotime() + ns);
 }
-

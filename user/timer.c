@@ -18,8 +18,8 @@
 
 struct gx_timer {
 	struct gx_rtimer rt;
-	gx_chan *c;       /* NULL for gx_after_func timers */
-	gx_fn fn;         /* gx_after_func */
+	gx_chan *c; /* NULL for gx_after_func timers */
+	gx_fn fn;   /* gx_after_func */
 	void *fnarg;
 	int64_t period;
 };
@@ -62,7 +62,10 @@ static int timer_new(gx_timer **out, int64_t ns, int64_t period, gx_fn fn, void 
 	return 0;
 }
 
-int gx_timer_make(gx_timer **t, int64_t ns) { return timer_new(t, ns, 0, NULL, NULL); }
+int gx_timer_make(gx_timer **t, int64_t ns)
+{
+	return timer_new(t, ns, 0, NULL, NULL);
+}
 
 int gx_ticker_make(gx_timer **t, int64_t period)
 {
@@ -71,7 +74,10 @@ int gx_ticker_make(gx_timer **t, int64_t period)
 	return timer_new(t, period, period, NULL, NULL);
 }
 
-int gx_after(gx_timer **t, int64_t ns) { return timer_new(t, ns, 0, NULL, NULL); }
+int gx_after(gx_timer **t, int64_t ns)
+{
+	return timer_new(t, ns, 0, NULL, NULL);
+}
 
 int gx_after_func(gx_timer **t, int64_t ns, gx_fn fn, void *arg)
 {
@@ -80,7 +86,10 @@ int gx_after_func(gx_timer **t, int64_t ns, gx_fn fn, void *arg)
 	return timer_new(t, ns, 0, fn, arg);
 }
 
-gx_chan *gx_timer_chan(gx_timer *t) { return t ? t->c : NULL; }
+gx_chan *gx_timer_chan(gx_timer *t)
+{
+	return t ? t->c : NULL;
+}
 
 /* drain - Go 1.23: after Stop/Reset no stale value is received. */
 static void drain(struct gx_timer *t)

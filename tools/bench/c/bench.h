@@ -47,8 +47,7 @@ static void bench_vfail(int code, const char *fmt, va_list ap)
 }
 
 /* bench_fail - a check failed: report it and exit with status 1. */
-__attribute__((noreturn, format(printf, 1, 2)))
-static void bench_fail(const char *fmt, ...)
+__attribute__((noreturn, format(printf, 1, 2))) static void bench_fail(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -57,8 +56,7 @@ static void bench_fail(const char *fmt, ...)
 	abort(); /* not reached */
 }
 
-__attribute__((noreturn, format(printf, 1, 2)))
-static void bench_usage(const char *fmt, ...)
+__attribute__((noreturn, format(printf, 1, 2))) static void bench_usage(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -72,8 +70,7 @@ static void bench_usage(const char *fmt, ...)
  * then apply --maxprocs (which must be one of opts) with gx_maxprocs.
  * Call from main() before gx_main().
  */
-static inline void bench_parse_args(const char *name, int argc, char **argv,
-				    struct bench_opt *opts, size_t nopts)
+static inline void bench_parse_args(const char *name, int argc, char **argv, struct bench_opt *opts, size_t nopts)
 {
 	bench_name = name;
 	for (int i = 1; i < argc; i++) {
@@ -85,8 +82,7 @@ static inline void bench_parse_args(const char *name, int argc, char **argv,
 			bench_usage("bad argument '%s' (want --name=value)", arg);
 		for (j = 0; j < nopts; j++) {
 			size_t len = strlen(opts[j].name);
-			if ((size_t)(eq - arg - 2) == len &&
-			    strncmp(arg + 2, opts[j].name, len) == 0)
+			if ((size_t)(eq - arg - 2) == len && strncmp(arg + 2, opts[j].name, len) == 0)
 				break;
 		}
 		if (j == nopts)
@@ -139,7 +135,10 @@ static int bench_cmp_int64(const void *a, const void *b)
 }
 
 /* bench_sort_int64 - sort v[0..n) ascending. */
-static inline void bench_sort_int64(int64_t *v, long n) { qsort(v, (size_t)n, sizeof(*v), bench_cmp_int64); }
+static inline void bench_sort_int64(int64_t *v, long n)
+{
+	qsort(v, (size_t)n, sizeof(*v), bench_cmp_int64);
+}
 
 /* bench_percentile - nearest rank in the sorted v[0..n): element ceil(k/100*n)-1. */
 static inline int64_t bench_percentile(const int64_t *v, long n, int k)

@@ -26,8 +26,8 @@
 
 enum { OPT_MAXPROCS, OPT_TRIPS };
 static struct bench_opt opts[] = {
-	[OPT_MAXPROCS] = { "maxprocs", 0 },
-	[OPT_TRIPS] = { "trips", DEFAULT_TRIPS },
+	[OPT_MAXPROCS] = {"maxprocs", 0},
+	[OPT_TRIPS] = {"trips", DEFAULT_TRIPS},
 };
 
 struct shared {
@@ -37,7 +37,7 @@ struct shared {
 	gx_waitgroup wg;
 };
 
-static struct shared s = { 0, NULL, NULL, 0, GX_WAITGROUP_INIT };
+static struct shared s = {0, NULL, NULL, 0, GX_WAITGROUP_INIT};
 
 /* pinger (A) - sends i, expects i + 1 back. */
 static void pinger(void *arg)

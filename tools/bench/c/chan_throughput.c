@@ -35,11 +35,8 @@
 
 enum { OPT_MAXPROCS, OPT_ITEMS, OPT_PRODUCERS, OPT_CONSUMERS, OPT_CAP };
 static struct bench_opt opts[] = {
-	[OPT_MAXPROCS] = { "maxprocs", 0 },
-	[OPT_ITEMS] = { "items", DEFAULT_ITEMS },
-	[OPT_PRODUCERS] = { "producers", 1 },
-	[OPT_CONSUMERS] = { "consumers", 1 },
-	[OPT_CAP] = { "cap", DEFAULT_CAP },
+	[OPT_MAXPROCS] = {"maxprocs", 0},   [OPT_ITEMS] = {"items", DEFAULT_ITEMS}, [OPT_PRODUCERS] = {"producers", 1},
+	[OPT_CONSUMERS] = {"consumers", 1}, [OPT_CAP] = {"cap", DEFAULT_CAP},
 };
 
 struct shared {
@@ -48,11 +45,11 @@ struct shared {
 	gx_chan *ch;
 	int64_t next_producer; /* hands each producer its index */
 	int64_t sum, count;    /* totals of the consumers, for verification */
-	int64_t errors;        /* failed sends and receives */
+	int64_t errors;	       /* failed sends and receives */
 	gx_waitgroup producers_wg, consumers_wg;
 };
 
-static struct shared s = { .producers_wg = GX_WAITGROUP_INIT, .consumers_wg = GX_WAITGROUP_INIT };
+static struct shared s = {.producers_wg = GX_WAITGROUP_INIT, .consumers_wg = GX_WAITGROUP_INIT};
 
 static void producer(void *arg)
 {
@@ -127,14 +124,12 @@ static int bench_main(int argc, char **argv)
 	if (errors != 0)
 		bench_fail("%" PRId64 " failed sends or receives", errors);
 	if (count != s.items || sum != want_sum)
-		bench_fail("received %" PRId64 " values summing to %" PRId64
-			   ", want %" PRId64 " summing to %" PRId64,
+		bench_fail("received %" PRId64 " values summing to %" PRId64 ", want %" PRId64 " summing to %" PRId64,
 			   count, sum, s.items, want_sum);
-	printf("{\"workload\":\"chan_throughput\",\"maxprocs\":%d,\"items\":%" PRId64
-	       ",\"producers\":%" PRId64 ",\"consumers\":%ld,\"cap\":%ld,"
+	printf("{\"workload\":\"chan_throughput\",\"maxprocs\":%d,\"items\":%" PRId64 ",\"producers\":%" PRId64
+	       ",\"consumers\":%ld,\"cap\":%ld,"
 	       "\"wall_ns\":%" PRId64 ",\"ns_per_item\":%.3f}\n",
-	       maxprocs, s.items, s.producers, consumers, cap, wall,
-	       (double)wall / (double)s.items);
+	       maxprocs, s.items, s.producers, consumers, cap, wall, (double)wall / (double)s.items);
 	fflush(stdout);
 	return 0;
 }

@@ -38,8 +38,8 @@
 
 enum { OPT_MAXPROCS, OPT_N };
 static struct bench_opt opts[] = {
-	[OPT_MAXPROCS] = { "maxprocs", 0 },
-	[OPT_N] = { "n", DEFAULT_N },
+	[OPT_MAXPROCS] = {"maxprocs", 0},
+	[OPT_N] = {"n", DEFAULT_N},
 };
 
 struct task {
@@ -70,7 +70,7 @@ static int64_t fib(int n)
 	if (n <= CUTOFF)
 		return fib_seq(n);
 
-	struct task child = { .n = n - 1, .result = 0, .wg = GX_WAITGROUP_INIT };
+	struct task child = {.n = n - 1, .result = 0, .wg = GX_WAITGROUP_INIT};
 	gx_wg_add(&child.wg, 1);
 	int64_t id = gx_go(fib_task, &child);
 	if (id < 0)

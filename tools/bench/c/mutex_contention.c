@@ -21,27 +21,27 @@
 
 /* DEFAULT_WORKERS goroutines contend; each makes DEFAULT_ITERS pairs. */
 #define DEFAULT_WORKERS 4
-#define DEFAULT_ITERS 1000000
+#define DEFAULT_ITERS	1000000
 
 /* MAX_WORKERS bounds --workers. */
 #define MAX_WORKERS 4096
 
 enum { OPT_MAXPROCS, OPT_WORKERS, OPT_ITERS };
 static struct bench_opt opts[] = {
-	[OPT_MAXPROCS] = { "maxprocs", 0 },
-	[OPT_WORKERS] = { "workers", DEFAULT_WORKERS },
-	[OPT_ITERS] = { "iters", DEFAULT_ITERS },
+	[OPT_MAXPROCS] = {"maxprocs", 0},
+	[OPT_WORKERS] = {"workers", DEFAULT_WORKERS},
+	[OPT_ITERS] = {"iters", DEFAULT_ITERS},
 };
 
 struct shared {
 	long iters;
 	gx_mutex mu;
 	int64_t counter; /* guarded by mu */
-	int64_t errors;  /* failed locks and unlocks */
+	int64_t errors;	 /* failed locks and unlocks */
 	gx_waitgroup wg;
 };
 
-static struct shared s = { 0, GX_MUTEX_INIT, 0, 0, GX_WAITGROUP_INIT };
+static struct shared s = {0, GX_MUTEX_INIT, 0, 0, GX_WAITGROUP_INIT};
 
 static void worker(void *arg)
 {

@@ -31,13 +31,13 @@
 
 /* SETTLE_YIELDS and SETTLE_SLEEP_NS give the last goroutines time to park
  * after they bumped `started`, before RSS is read. */
-#define SETTLE_YIELDS 100
+#define SETTLE_YIELDS	100
 #define SETTLE_SLEEP_NS (20 * 1000 * 1000)
 
 enum { OPT_MAXPROCS, OPT_N };
 static struct bench_opt opts[] = {
-	[OPT_MAXPROCS] = { "maxprocs", 0 },
-	[OPT_N] = { "n", DEFAULT_N },
+	[OPT_MAXPROCS] = {"maxprocs", 0},
+	[OPT_N] = {"n", DEFAULT_N},
 };
 
 static int64_t started;
@@ -72,7 +72,7 @@ static int bench_main(int argc, char **argv)
 
 	for (int i = 0; i < SETTLE_YIELDS; i++)
 		gx_yield();
-	struct timespec settle = { 0, SETTLE_SLEEP_NS };
+	struct timespec settle = {0, SETTLE_SLEEP_NS};
 	nanosleep(&settle, NULL);
 	int64_t rss_after = bench_rss_bytes();
 
@@ -82,8 +82,8 @@ static int bench_main(int argc, char **argv)
 	printf("{\"workload\":\"parked_memory\",\"maxprocs\":%d,\"n\":%ld,"
 	       "\"rss_before\":%" PRId64 ",\"rss_after\":%" PRId64 ","
 	       "\"bytes_per_goroutine\":%.3f,\"create_ns\":%" PRId64 ",\"ns_per_goroutine\":%.3f}\n",
-	       maxprocs, n, rss_before, rss_after, (double)(rss_after - rss_before) / (double)n,
-	       create, (double)create / (double)n);
+	       maxprocs, n, rss_before, rss_after, (double)(rss_after - rss_before) / (double)n, create,
+	       (double)create / (double)n);
 	fflush(stdout);
 	return 0; /* exits the process with the N goroutines still blocked */
 }

@@ -21,8 +21,8 @@
 
 enum { OPT_MAXPROCS, OPT_N };
 static struct bench_opt opts[] = {
-	[OPT_MAXPROCS] = { "maxprocs", 0 },
-	[OPT_N] = { "n", DEFAULT_N },
+	[OPT_MAXPROCS] = {"maxprocs", 0},
+	[OPT_N] = {"n", DEFAULT_N},
 };
 
 struct shared {
@@ -30,7 +30,7 @@ struct shared {
 	gx_waitgroup wg;
 };
 
-static struct shared s = { 0, GX_WAITGROUP_INIT };
+static struct shared s = {0, GX_WAITGROUP_INIT};
 
 static void worker(void *arg)
 {

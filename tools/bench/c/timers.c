@@ -44,13 +44,13 @@
 
 enum { OPT_MAXPROCS, OPT_N };
 static struct bench_opt opts[] = {
-	[OPT_MAXPROCS] = { "maxprocs", 0 },
-	[OPT_N] = { "n", DEFAULT_N },
+	[OPT_MAXPROCS] = {"maxprocs", 0},
+	[OPT_N] = {"n", DEFAULT_N},
 };
 
 static int64_t *durations_us; /* d[i] */
 static int64_t *oversleep_ns; /* written by sleeper i only */
-static int64_t errors;        /* failed sleeps */
+static int64_t errors;	      /* failed sleeps */
 static gx_waitgroup wg = GX_WAITGROUP_INIT;
 
 /* xorshift64star - the next output of xorshift64* with state *x. */
@@ -113,10 +113,9 @@ static int bench_main(int argc, char **argv)
 	printf("{\"workload\":\"timers\",\"maxprocs\":%d,\"n\":%ld,\"requested_sum_us\":%" PRId64
 	       ",\"wall_ms\":%.6f,\"oversleep_p50_us\":%.3f,\"oversleep_p99_us\":%.3f,"
 	       "\"oversleep_max_us\":%.3f,\"oversleep_mean_us\":%.3f}\n",
-	       maxprocs, n, requested_sum_us, (double)wall / 1e6,
-	       (double)bench_percentile(oversleep_ns, n, 50) / 1e3,
-	       (double)bench_percentile(oversleep_ns, n, 99) / 1e3,
-	       (double)oversleep_ns[n - 1] / 1e3, total / (double)n / 1e3);
+	       maxprocs, n, requested_sum_us, (double)wall / 1e6, (double)bench_percentile(oversleep_ns, n, 50) / 1e3,
+	       (double)bench_percentile(oversleep_ns, n, 99) / 1e3, (double)oversleep_ns[n - 1] / 1e3,
+	       total / (double)n / 1e3);
 	fflush(stdout);
 	return 0;
 }

@@ -25,8 +25,8 @@
 
 enum { OPT_MAXPROCS, OPT_ITERS };
 static struct bench_opt opts[] = {
-	[OPT_MAXPROCS] = { "maxprocs", 0 },
-	[OPT_ITERS] = { "iters", DEFAULT_ITERS },
+	[OPT_MAXPROCS] = {"maxprocs", 0},
+	[OPT_ITERS] = {"iters", DEFAULT_ITERS},
 };
 
 struct shared {
@@ -35,7 +35,7 @@ struct shared {
 	gx_waitgroup wg;
 };
 
-static struct shared s = { 0, 0, GX_WAITGROUP_INIT };
+static struct shared s = {0, 0, GX_WAITGROUP_INIT};
 
 static void yielder(void *arg)
 {
