@@ -387,6 +387,22 @@ static __attribute__((noreturn)) void parkforever(const char *reason)
 }
 
 /*
+ * chanpark - park gp on q until a partner or close dequeues it (c->lock
+ * held; the park releases it). The sudog lives on this frame. Returns true
+ * if woken by a value, false if by close.
+ */
+static bool chanpark(gx_chan *c, struct waitq *q, gx_g *gp, void *ep, const char *reason, const char *who)
+{
+	struct gx_sudog mysg = {.g = gp, .elem = ep, .c = c};
+	gp->waiting = &mysg;
+	gp->param = NULL;
+	waitq_enqueue(q, &mysg);
+	gx_gopark(chanparkcommit, &c->lock, reason);
+	checkwakeup(gp, &mysg, who);
+	return mysg.success;
+}
+
+/*
  * gx_chansend - Go's chansend: block = false is GX_NOW, true is GX_FOREVER.
  * Returns 0, -EPIPE, -EAGAIN, -EPERM.
  */
@@ -419,14 +435,7 @@ int gx_chansend(gx_chan *c, const void *ep, bool block)
 		return block ? -EPERM : -EAGAIN;
 	}
 	/* Park on sendq; the receiver (or close) that dequeues us does the rest. */
-	struct gx_sudog mysg = {.g = gp, .elem = (void *)(uintptr_t)ep, .c = c};
-	gp->waiting = &mysg;
-	gp->param = NULL;
-	waitq_enqueue(&c->sendq, &mysg);
-	gx_gopark(chanparkcommit, &c->lock, "chan send");
-	/* Woken by a receiver (success) or by close. */
-	checkwakeup(gp, &mysg, "chansend");
-	return mysg.success ? 0 : -EPIPE;
+	return chanpark(c, &c->sendq, gp, (void *)(uintptr_t)ep, "chan send", "chansend") ? 0 : -EPIPE;
 }
 
 /*
@@ -466,13 +475,8 @@ int gx_chanrecv(gx_chan *c, void *ep, bool block)
 		gx_unlock(&c->lock);
 		return block ? -EPERM : -EAGAIN;
 	}
-	struct gx_sudog mysg = {.g = gp, .elem = ep, .c = c};
-	gp->waiting = &mysg;
-	gp->param = NULL;
-	waitq_enqueue(&c->recvq, &mysg);
-	gx_gopark(chanparkcommit, &c->lock, "chan receive");
-	checkwakeup(gp, &mysg, "chanrecv");
-	return mysg.success ? 1 : 0; /* close zeroed *ep */
+	/* Woken by a sender (a value) or by close (*ep zeroed). */
+	return chanpark(c, &c->recvq, gp, ep, "chan receive", "chanrecv") ? 1 : 0;
 }
 
 /* ---- the public calls (each a cooperative preemption point) -------------------------------- */
