@@ -394,6 +394,9 @@ static __attribute__((noreturn)) void parkforever(const char *reason)
 static bool chanpark(gx_chan *c, struct waitq *q, gx_g *gp, void *ep, const char *reason, const char *who)
 {
 	struct gx_sudog mysg = {.g = gp, .elem = ep, .c = c};
+	/* The sudog is referenced from gp and the queue only while gp is
+	 * parked in this frame; checkwakeup verifies it was dequeued. */
+	// cppcheck-suppress autoVariables
 	gp->waiting = &mysg;
 	gp->param = NULL;
 	waitq_enqueue(q, &mysg);
