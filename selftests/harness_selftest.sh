@@ -10,13 +10,18 @@ bin=${1:?usage: $0 path/to/harness_selftest}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 errors=0
+checks=0
 
 bad() { echo "FAIL: $*"; errors=$((errors + 1)); }
 # has FILE ERE: some line matches
-has() { grep -qE -- "$2" "$1" || bad "no line matching '$2' in $(basename "$1")"; }
+has() {
+	checks=$((checks + 1))
+	grep -qE -- "$2" "$1" || bad "no line matching '$2' in $(basename "$1")"
+}
 # count FILE ERE N: exactly N lines match
 count() {
 	local n
+	checks=$((checks + 1))
 	n=$(grep -cE -- "$2" "$1")
 	[ "$n" -eq "$3" ] || bad "'$2' matched $n lines, want $3 in $(basename "$1")"
 }
@@ -103,6 +108,8 @@ if [ "$errors" -ne 0 ]; then
 	echo "--- output of the full run:"
 	cat "$tmp/all"
 	echo "harness_selftest: $errors check(s) failed"
+	echo "$((checks > errors ? checks - errors : 0)) passed, $errors failed"
 	exit 1
 fi
 echo "harness_selftest: all checks passed"
+echo "$checks passed, 0 failed"

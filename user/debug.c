@@ -48,7 +48,7 @@ void gx_parsedebug(const char *s)
 	}
 }
 
-static void detailg(gx_g *gp, void *arg)
+GX_NO_TSAN static void detailg(gx_g *gp, void *arg)
 {
 	(void)arg;
 	uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
@@ -62,7 +62,7 @@ static void detailg(gx_g *gp, void *arg)
 
 /* gx_schedtrace - one SCHED line (and the detail lines). Reads the state
  * without locks: a snapshot, not a consistent cut. */
-void gx_schedtrace(bool detail)
+GX_NO_TSAN void gx_schedtrace(bool detail)
 {
 	int64_t ms = (gx_nanotime() - gx_sched.starttime) / 1000000;
 	int32_t procs = atomic_load(&gx_sched.gomaxprocs);

@@ -136,7 +136,7 @@ struct gx_gslab {
 };
 static _Atomic(struct gx_gslab *) allgslabs;
 
-void gx_forallg(void (*fn)(gx_g *gp, void *arg), void *arg)
+GX_NO_TSAN void gx_forallg(void (*fn)(gx_g *gp, void *arg), void *arg)
 {
 	for (struct gx_gslab *s = atomic_load(&allgslabs); s; s = s->next)
 		for (int i = 0; i < GSLAB_N; i++)

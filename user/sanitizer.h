@@ -42,6 +42,14 @@
 #define GX_TSAN 0
 #endif
 
+/* GX_NO_TSAN - for code that reads shared state racily on purpose (the
+ * schedtrace snapshot): TSan would report what is by design. */
+#if GX_TSAN
+#define GX_NO_TSAN __attribute__((no_sanitize_thread))
+#else
+#define GX_NO_TSAN
+#endif
+
 #if GX_ASAN
 void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
 void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old, size_t *size_old);
