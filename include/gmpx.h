@@ -186,5 +186,6 @@ int gx_unlock_os_thread(void);
 #include "gmpx_time.h"
 #include "gmpx_chan.h"
 #include "gmpx_syscall.h"
+#include "gmpx_net.h"
 
 #endif /* GMPX_H */

@@ -254,11 +254,11 @@ static inline void wakeup(struct gx_sudog *sg, bool success)
 }
 
 /*
- * send - hand ep to the receiver sg dequeued from c->recvq (empty buffer, or
+ * chansendto - hand ep to the receiver sg dequeued from c->recvq (empty buffer, or
  * unbuffered). c->lock held; unlockf(arg) releases it (select: all of its
  * locks) before the receiver is readied. Go's send + sendDirect.
  */
-static void send(gx_chan *c, struct gx_sudog *sg, const void *ep, void (*unlockf)(void *), void *arg)
+static void chansendto(gx_chan *c, struct gx_sudog *sg, const void *ep, void (*unlockf)(void *), void *arg)
 {
 	if (sg->elem) {
 		elemcopy(sg->elem, ep, c->elemsize); /* into the parked receiver's buffer */
@@ -269,12 +269,12 @@ static void send(gx_chan *c, struct gx_sudog *sg, const void *ep, void (*unlockf
 }
 
 /*
- * recv - take a value for ep from the sender sg dequeued from c->sendq.
+ * chanrecvfrom - take a value for ep from the sender sg dequeued from c->sendq.
  * Unbuffered: straight from the sender's buffer (recvDirect). Full buffer:
  * the head of the ring for us, the sender's value to the tail (the same
  * slot, since the ring is full). c->lock held; released by unlockf(arg).
  */
-static void recv(gx_chan *c, struct gx_sudog *sg, void *ep, void (*unlockf)(void *), void *arg)
+static void chanrecvfrom(gx_chan *c, struct gx_sudog *sg, void *ep, void (*unlockf)(void *), void *arg)
 {
 	size_t sz = c->elemsize;
 	if (c->dataqsiz == 0) {
@@ -307,7 +307,7 @@ int gx_chantrysend(gx_chan *c, const void *ep, void (*unlockf)(void *), void *ar
 	}
 	struct gx_sudog *sg = waitq_dequeue(&c->recvq);
 	if (sg) {
-		send(c, sg, ep, unlockf, arg);
+		chansendto(c, sg, ep, unlockf, arg);
 		return 0;
 	}
 	uint32_t qcount = atomic_load_explicit(&c->qcount, memory_order_relaxed);
@@ -341,7 +341,7 @@ int gx_chantryrecv(gx_chan *c, void *ep, void (*unlockf)(void *), void *arg)
 	} else {
 		struct gx_sudog *sg = waitq_dequeue(&c->sendq);
 		if (sg) {
-			recv(c, sg, ep, unlockf, arg);
+			chanrecvfrom(c, sg, ep, unlockf, arg);
 			return 1;
 		}
 	}

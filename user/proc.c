@@ -39,6 +39,7 @@
  * nothing can ever wake them: checkdead reports them, like Go.
  */
 #include "runtime.h"
+#include "netpoll.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -593,6 +594,11 @@ static void startm(struct gx_p *pp, bool spinning)
 	gx_notewakeup(&nmp->park);
 }
 
+void gx_startm_idle(void)
+{
+	startm(NULL, false);
+}
+
 /*
  * gx_wakep - start a spinning M on an idle P if there is an idle P and
  * nobody is spinning yet. Called after making work runnable.
@@ -849,6 +855,23 @@ top:;
 			return gp;
 	}
 
+	/* Ready network I/O, without blocking, if goroutines wait on it and
+	 * nobody is blocked in epoll already (Go's order: before stealing). */
+	if (atomic_load_explicit(&gx_netpollwaiters, memory_order_relaxed) > 0 &&
+	    atomic_load_explicit(&gx_sched.lastpoll, memory_order_relaxed) != 0) {
+		int32_t n;
+		gx_g *list = gx_netpoll(0, &n);
+		if (list) {
+			gx_g *first = list;
+			list = list->schedlink;
+			gx_injectglist(list, n - 1);
+			uint32_t st = Gwaiting;
+			if (!atomic_compare_exchange_strong(&first->status, &st, Grunnable))
+				gx_fatal("netpoll: goroutine %lld is %s", (long long)first->goid, gx_gstatus_name(st));
+			return first;
+		}
+	}
+
 	/* Steal, if this M may spin: limit spinning Ms to half the busy Ps so
 	 * that idle CPUs are not burned when parallelism is low. */
 	int32_t procs = atomic_load_explicit(&gx_sched.gomaxprocs, memory_order_relaxed);
@@ -906,10 +929,17 @@ top:;
 	/* Nothing to run. If timers are pending and nobody is polling, this M
 	 * sleeps in netpoll until the earliest one (woken early by
 	 * gx_netpollbreak); otherwise it parks. */
-	if (polluntil && atomic_exchange(&gx_sched.lastpoll, 0) != 0) {
+	bool iowait = atomic_load(&gx_netpollwaiters) > 0;
+	if ((polluntil || iowait) && atomic_exchange(&gx_sched.lastpoll, 0) != 0) {
 		atomic_store(&gx_sched.polluntil, polluntil);
-		int64_t delay = polluntil - gx_nanotime();
-		gx_netpoll(delay > 0 ? delay : 0);
+		int64_t delay = -1;
+		if (polluntil) {
+			delay = polluntil - gx_nanotime();
+			if (delay < 0)
+				delay = 0;
+		}
+		int32_t n;
+		gx_g *list = gx_netpoll(delay, &n);
 		atomic_store(&gx_sched.polluntil, 0);
 		atomic_store(&gx_sched.lastpoll, gx_nanotime());
 		gx_lock(&gx_sched.lock);
@@ -917,10 +947,20 @@ top:;
 		gx_unlock(&gx_sched.lock);
 		if (pp) {
 			acquirep(pp);
+			if (list) {
+				gx_g *first = list;
+				gx_injectglist(list->schedlink, n - 1);
+				uint32_t st = Gwaiting;
+				if (!atomic_compare_exchange_strong(&first->status, &st, Grunnable))
+					gx_fatal("netpoll: goroutine %lld is %s", (long long)first->goid,
+						 gx_gstatus_name(st));
+				return first;
+			}
 			goto top;
 		}
-		/* Every P is busy: their Ms run the timers at their next
-		 * scheduling point. */
+		/* Every P is busy: what became ready goes to the global queue;
+		 * their Ms run timers at their next scheduling point. */
+		gx_injectglist(list, n);
 	} else if (polluntil) {
 		int64_t until = atomic_load(&gx_sched.polluntil);
 		if (until == 0 || until > polluntil)

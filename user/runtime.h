@@ -493,9 +493,16 @@ GX_HIDDEN void gx_goready_timer(void *arg, uintptr_t seq);
 
 /* ---- netpoll_epoll.c --------------------------------------------------------- */
 GX_HIDDEN void gx_netpollinit(void);
-/* Block up to delay ns (-1 forever, 0 poll); returns goroutines made
- * runnable, linked through schedlink (none until the I/O layer lands). */
-GX_HIDDEN gx_g *gx_netpoll(int64_t delay);
+/* Block up to delay ns (-1 forever, 0 poll); returns the goroutines made
+ * runnable (still Gwaiting), linked through schedlink, and their count. */
+GX_HIDDEN gx_g *gx_netpoll(int64_t delay, int32_t *n);
+/* Goroutines parked on I/O (they keep an M polling; no deadlock report). */
+extern GX_HIDDEN _Atomic int32_t gx_netpollwaiters;
+/* Make a list from gx_netpoll runnable: on the global queue, starting Ms
+ * for idle Ps. */
+GX_HIDDEN void gx_injectglist(gx_g *list, int32_t n);
+/* sysmon: poll if nobody has for a while. */
+GX_HIDDEN void gx_sysmon_netpoll(int64_t now);
 /* Interrupt a blocked gx_netpoll. */
 GX_HIDDEN void gx_netpollbreak(void);
 /* Wake the M blocked in netpoll if `when` is earlier than it will wake,

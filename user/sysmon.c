@@ -221,6 +221,7 @@ static void *sysmon(void *arg)
 		int64_t next;
 		bool busy;
 		retake(now, &next, &busy);
+		gx_sysmon_netpoll(now); /* nobody polled for 10 ms: every P busy */
 		if (trace_period > 0 && now >= trace_next) {
 			gx_schedtrace(gx_debug.scheddetail != 0);
 			trace_next += trace_period;
