@@ -470,9 +470,12 @@ static int resolve(const char *hostport, bool passive, struct addrinfo **res)
 		return err;
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0)};
 	bool in = getg() && gx_syscall_enter_block() == 0;
+	*res = NULL;
 	int r = getaddrinfo(host[0] ? host : NULL, port, &hints, res);
 	if (in)
 		gx_syscall_exit();
+	if (r == 0 && !*res)
+		return -ENOENT;
 	if (r == EAI_SYSTEM)
 		return -errno;
 	if (r == EAI_NONAME || r == EAI_SERVICE)
