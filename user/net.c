@@ -491,6 +491,8 @@ int gx_listen_tcp(const char *hostport, int backlog)
 	int err = resolve(hostport, true, &res);
 	if (err)
 		return err;
+	if (!res)
+		return -ENOENT;
 	/* prefer an IPv6 wildcard (dual stack) for ":port", else the first */
 	struct addrinfo *ai = res;
 	for (struct addrinfo *a = res; a; a = a->ai_next)
