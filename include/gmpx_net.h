@@ -17,6 +17,14 @@
  * deadlines (Go's SetReadDeadline/SetWriteDeadline), which apply to calls
  * already blocked. The earlier of the two wins. All calls return the result
  * or -errno, retry EINTR, and never return -EAGAIN except for GX_NOW.
+ *
+ * Concurrent reads (and accepts) on one fd queue behind each other, as do
+ * concurrent writes (Go's fdMutex); a queued call still honours its own
+ * deadline. A write that a deadline interrupts returns the bytes already
+ * written if any (a TCP socket keeps accepting some data for a while).
+ * gx_main sets SIGPIPE to ignored if the program left it at its default,
+ * so writing to a closed pipe or socket returns -EPIPE instead of killing
+ * the process, and raises the soft RLIMIT_NOFILE to the hard limit (as Go).
  */
 #ifndef GMPX_NET_H
 #define GMPX_NET_H

@@ -14,7 +14,10 @@
  * sleeps in epoll_wait (I/O and gx_ready from a foreign thread).
  *
  * Every test runs in its own child (a fresh runtime), so it may change
- * RLIMIT_NOFILE or signal dispositions freely.
+ * RLIMIT_NOFILE or signal dispositions freely. The 10,000-connection test
+ * needs RLIMIT_NOFILE >= 20,100 (it raises the soft limit, and the hard one
+ * when privileged, else SKIPs); GXT_ECHO_CONNS=N runs it with N connections
+ * instead, e.g. on a machine whose hard limit is 20,000.
  */
 #define _GNU_SOURCE
 #include "gx_test.h"
@@ -81,16 +84,22 @@ static ssize_t read_full(int fd, void *buf, size_t n, int64_t deadline)
 	return (ssize_t)got;
 }
 
-/* Fill fd's send buffer (and the peer's receive buffer) with GX_NOW writes. */
+/* Fill fd's send buffer and the peer's receive buffer with GX_NOW writes,
+ * until the socket stays full for 10 ms (data in flight frees room for a
+ * while after the first -EAGAIN). */
 static void fill_socket(int fd)
 {
 	static char junk[65536];
 	int small = 4096;
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-	for (int i = 0; i < 10000; i++) {
+	for (int i = 0; i < 100000; i++) {
 		ssize_t w = gx_write(fd, junk, sizeof(junk), GX_NOW);
-		if (w == -EAGAIN)
-			return;
+		if (w == -EAGAIN) {
+			gx_sleep(10 * GX_MS);
+			if (gx_write(fd, junk, 1, GX_NOW) == -EAGAIN)
+				return;
+			continue;
+		}
 		ASSERT_GT(w, 0);
 	}
 	ASSERT_TRUE_MSG(0, "socket never filled up");
@@ -210,6 +219,8 @@ static void e10_client(void *arg)
 GX_TEST_TIMEOUT(echo_10k_concurrent_connections, 240)
 {
 	e10.n = gx_scale(10000);
+	if (getenv("GXT_ECHO_CONNS")) /* for machines whose hard RLIMIT_NOFILE is too low */
+		e10.n = atol(getenv("GXT_ECHO_CONNS"));
 	need_nofile((rlim_t)(2 * e10.n + 100));
 	ASSERT_EQ(gx_chan_make(&e10.start, 0, 0), 0);
 	int lfd = gx_listen_tcp("127.0.0.1:0", 4096);
@@ -367,11 +378,17 @@ GX_TEST(read_deadline_fires)
 	EXPECT_EQ(gx_fd_close(b), 0);
 }
 
+/* Write deadlines, on a Unix socket pair: its buffers only drain when the
+ * peer reads, so "full" stays full (TCP keeps taking a little data for a
+ * while: see the last part). */
 GX_TEST(write_deadline_fires)
 {
-	int a, b;
-	static char big[1 << 20];
-	tcp_pair(&a, &b);
+	int sv[2];
+	static char big[4 << 20];
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ASSERT_EQ(gx_fd_open(sv[0]), 0);
+	ASSERT_EQ(gx_fd_open(sv[1]), 0);
+	int a = sv[0], b = sv[1];
 	fill_socket(a);
 
 	int64_t t0 = gx_now();
@@ -385,12 +402,24 @@ GX_TEST(write_deadline_fires)
 
 	/* A write that makes progress and then times out reports the bytes written. */
 	ASSERT_EQ(gx_fd_set_deadline(a, GX_FOREVER, GX_FOREVER), 0);
-	char drain[8192];
-	EXPECT_GT(gx_read(b, drain, sizeof(drain), in_ms(5000)), 0);
-	gx_sleep(5 * GX_MS);
+	static char drain[65536];
+	ssize_t r, drained = 0;
+	while ((r = gx_read(b, drain, sizeof(drain), GX_NOW)) > 0)
+		drained += r;
+	EXPECT_GT(drained, 0);
 	t0 = gx_now();
 	w = gx_write(a, big, sizeof(big), t0 + 50 * GX_MS);
 	EXPECT_TRUE_MSG(w > 0 && w < (ssize_t)sizeof(big), "partial write before the deadline: %zd", w);
+	EXPECT_GE(gx_now() - t0, 50 * GX_MS);
+	EXPECT_EQ(gx_fd_close(a), 0);
+	EXPECT_EQ(gx_fd_close(b), 0);
+
+	/* TCP: the write times out, or reports what it got in, never before the deadline. */
+	tcp_pair(&a, &b);
+	fill_socket(a);
+	t0 = gx_now();
+	w = gx_write(a, big, sizeof(big), t0 + 50 * GX_MS);
+	EXPECT_TRUE_MSG(w == -ETIMEDOUT || (w > 0 && w < (ssize_t)sizeof(big)), "TCP write: %zd", w);
 	EXPECT_GE(gx_now() - t0, 50 * GX_MS);
 	EXPECT_EQ(gx_fd_close(a), 0);
 	EXPECT_EQ(gx_fd_close(b), 0);
@@ -507,10 +536,16 @@ static void cl_acceptor(void *arg)
 	gx_wg_done(&cl.wg);
 }
 
+/* A reader and a writer blocked on one end of a Unix socket pair (its
+ * buffers do not drain on their own, unlike TCP's, so the writer stays
+ * blocked), an acceptor on a listener; gx_fd_close wakes them all. */
 GX_TEST(close_wakes_blocked_goroutines)
 {
-	int a, b;
-	tcp_pair(&a, &b);
+	int sv[2];
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ASSERT_EQ(gx_fd_open(sv[0]), 0);
+	ASSERT_EQ(gx_fd_open(sv[1]), 0);
+	int a = sv[0], b = sv[1];
 	fill_socket(a); /* so a writer blocks on a too */
 	int l = gx_listen_tcp("127.0.0.1:0", 16);
 	ASSERT_GE(l, 0);
@@ -627,8 +662,8 @@ GX_TEST(accept_emfile_backs_off_and_recovers)
 	       (long long)(cpu / GX_MS), (long long)(wall / GX_MS));
 	EXPECT_EQ(atomic_load(&em.accepted), 0);
 	EXPECT_GE(atomic_load(&em.emfile), 1);
-	EXPECT_LE(calls, 300 / 5 + 5);				    /* one per back-off */
-	EXPECT_LT(atomic_load(&em.slowest_fail), slack(5 * GX_MS)); /* returned, did not retry */
+	EXPECT_LE(calls, wall / (5 * GX_MS) + 5);		     /* one per back-off */
+	EXPECT_LT(atomic_load(&em.slowest_fail), slack(20 * GX_MS)); /* returned, did not retry */
 	EXPECT_LT(cpu, wall / 4);
 
 	/* Free the descriptors: every queued connection is accepted and served. */
@@ -668,17 +703,26 @@ GX_TEST(gx_now_on_empty_socket)
 	}
 	EXPECT_EQ(r, 3);
 
-	/* A listener with nothing pending, a full socket. */
+	/* A listener with nothing pending. */
 	int l = gx_listen_tcp("127.0.0.1:0", 16);
 	ASSERT_GE(l, 0);
 	EXPECT_EQ(gx_accept(l, NULL, NULL, GX_NOW), -EAGAIN);
-	fill_socket(a);
-	EXPECT_EQ(gx_write(a, "x", 1, GX_NOW), -EAGAIN);
-	EXPECT_EQ(gx_send(a, "x", 1, 0, GX_NOW), -EAGAIN);
-
 	EXPECT_EQ(gx_fd_close(l), 0);
 	EXPECT_EQ(gx_fd_close(a), 0);
 	EXPECT_EQ(gx_fd_close(b), 0);
+
+	/* A full socket (a Unix pair: a full TCP socket may take a little more later). */
+	int sv[2];
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ASSERT_EQ(gx_fd_open(sv[0]), 0);
+	ASSERT_EQ(gx_fd_open(sv[1]), 0);
+	fill_socket(sv[0]);
+	EXPECT_EQ(gx_write(sv[0], "x", 1, GX_NOW), -EAGAIN);
+	EXPECT_EQ(gx_send(sv[0], "x", 1, 0, GX_NOW), -EAGAIN);
+	struct iovec wiov = {(void *)"x", 1};
+	EXPECT_EQ(gx_writev(sv[0], &wiov, 1, GX_NOW), -EAGAIN);
+	EXPECT_EQ(gx_fd_close(sv[0]), 0);
+	EXPECT_EQ(gx_fd_close(sv[1]), 0);
 }
 
 /* ---- signals never surface as EINTR ------------------------------------------------------- */
@@ -919,10 +963,11 @@ static unsigned char bulk_byte(unsigned seed, size_t i)
 static void bulk_writer(void *arg)
 {
 	struct bulk *w = arg;
-	unsigned char chunk[100000];
+	unsigned char *chunk = malloc(100000); /* not on the 64 KiB goroutine stack */
 	size_t done = 0;
+	ASSERT_NOT_NULL(chunk);
 	while (done < BULK) {
-		size_t n = BULK - done < sizeof(chunk) ? BULK - done : sizeof(chunk);
+		size_t n = BULK - done < 100000 ? BULK - done : 100000;
 		for (size_t i = 0; i < n; i++)
 			chunk[i] = bulk_byte(w->seed, done + i);
 		ssize_t r;
@@ -938,6 +983,7 @@ static void bulk_writer(void *arg)
 	}
 	if (w->close_after)
 		ASSERT_EQ(gx_fd_close(w->fd), 0);
+	free(chunk);
 	gx_wg_done(&bulk_wg);
 }
 
@@ -1160,16 +1206,13 @@ static void dial_and_check(const char *addr)
 	ASSERT_GE(l, 0);
 	int port = gx_local_port(l);
 	ASSERT_GT(port, 0);
-	char to[64];
-	snprintf(to, sizeof(to), "%s", addr);
-	char *colon = strrchr(to, ':');
+	const char *colon = strrchr(addr, ':');
 	ASSERT_NOT_NULL(colon);
-	snprintf(colon, sizeof(to) - (size_t)(colon - to), ":%d", port);
-	if (to[0] == ':') { /* any address: dial the loopback */
-		char tmp[64];
-		snprintf(tmp, sizeof(tmp), "127.0.0.1%s", to);
-		snprintf(to, sizeof(to), "%s", tmp);
-	}
+	char to[96];
+	if (colon == addr) /* any address: dial the loopback */
+		snprintf(to, sizeof(to), "127.0.0.1:%d", port);
+	else
+		snprintf(to, sizeof(to), "%.*s:%d", (int)(colon - addr), addr, port);
 	int a = gx_dial_tcp(to, in_ms(5000));
 	ASSERT_TRUE_MSG(a >= 0, "gx_dial_tcp(\"%s\") = %d", to, a);
 	int b = gx_accept(l, NULL, NULL, in_ms(5000));

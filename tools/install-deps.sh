@@ -18,6 +18,12 @@ for p in gcc make libc6-dev clang clang-tidy clang-format cppcheck python3 git; 
 	have_pkg "$p" || need+=("$p")
 done
 
+# wrk drives the HTTP benchmark (tools/bench: http_hello); tools/run-examples.sh
+# uses it when present.
+if [ "$what" != test ]; then
+	have_pkg wrk || need+=(wrk)
+fi
+
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 if [ ${#need[@]} -gt 0 ]; then

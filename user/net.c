@@ -11,6 +11,10 @@
  * for the wait, whose callback unblocks the slot so the waiter re-checks.
  * gx_fd_set_deadline and gx_fd_close also unblock waiters to re-check.
  *
+ * Concurrent reads (and accepts) on one fd, and concurrent writes, queue
+ * on the descriptor's read or write mutex (Go's fdMutex): each wait slot
+ * has at most one waiter.
+ *
  * Close: gx_fd_close marks the descriptor closing, wakes its waiters (they
  * return -EBADF), waits until no call is inside the fd (a reference count
  * taken by every call), and only then removes it from epoll and closes the
@@ -35,6 +39,9 @@
 
 #define PD_PAGE	 1024
 #define PD_PAGES 1024 /* fds up to 1,048,575 */
+/* A call with a deadline queued behind another on the same fd checks for
+ * its turn this often (GX_FOREVER callers simply queue on the mutex). */
+#define QUEUE_POLL_NS ((int64_t)1000000)
 
 static _Atomic(struct gx_polldesc *) pdpages[PD_PAGES];
 static gx_lock_t pdlock;
@@ -85,6 +92,57 @@ static void pdunref(struct gx_polldesc *pd)
 	atomic_fetch_sub(&pd->refs, 1);
 }
 
+/*
+ * pdbegin - start an operation on fd in one direction: a reference (close
+ * waits for it) and the direction's mutex (one reader, one writer at a
+ * time). Returns the descriptor, or NULL with *err set. A thread outside
+ * the runtime only gets in if nobody else is inside.
+ */
+static struct gx_polldesc *pdbegin(int fd, int mode, int64_t deadline, int *err)
+{
+	struct gx_polldesc *pd = pdref(fd);
+	if (!pd) {
+		*err = -EBADF;
+		return NULL;
+	}
+	gx_mutex *mu = mode == 'r' ? &pd->rmu : &pd->wmu;
+	int r = gx_mutex_trylock(mu);
+	if (r && getg()) {
+		if (deadline < 0) {
+			r = gx_mutex_lock(mu);
+		} else {
+			/* queued behind another caller, with a deadline of our own:
+			 * wait for our turn, but not past the deadline */
+			while ((r = gx_mutex_trylock(mu)) != 0 && deadline != GX_NOW) {
+				int64_t left = deadline - gx_nanotime();
+				if (left <= 0) {
+					r = -ETIMEDOUT;
+					break;
+				}
+				gx_sleep(left < QUEUE_POLL_NS ? left : QUEUE_POLL_NS);
+			}
+		}
+	}
+	if (r) {
+		pdunref(pd);
+		*err = r == -EBUSY ? -EAGAIN : r;
+		return NULL;
+	}
+	if (atomic_load(&pd->closing)) { /* closed while we queued */
+		gx_mutex_unlock(mu);
+		pdunref(pd);
+		*err = -EBADF;
+		return NULL;
+	}
+	return pd;
+}
+
+static void pdend(struct gx_polldesc *pd, int mode)
+{
+	gx_mutex_unlock(mode == 'r' ? &pd->rmu : &pd->wmu);
+	pdunref(pd);
+}
+
 int gx_fd_open(int fd)
 {
 	struct stat st;
@@ -102,6 +160,8 @@ int gx_fd_open(int fd)
 	atomic_store(&pd->wd, 0);
 	atomic_store(&pd->closing, false);
 	pd->sock = S_ISSOCK(st.st_mode);
+	pd->rmu = (gx_mutex)GX_MUTEX_INIT;
+	pd->wmu = (gx_mutex)GX_MUTEX_INIT;
 	int fl = fcntl(fd, F_GETFL);
 	int err = fl < 0 ? -errno : 0;
 	if (!err && !(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
@@ -226,32 +286,33 @@ static int pdwait(struct gx_polldesc *pd, int mode, int64_t call_deadline)
 }
 
 /* IOLOOP - run expr on fd until it does not say EAGAIN. */
-#define IOLOOP(fd, mode, deadline, type, expr)                   \
-	do {                                                     \
-		struct gx_polldesc *pd = pdref(fd);              \
-		if (!pd)                                         \
-			return -EBADF;                           \
-		gx_preempt_point();                              \
-		type r_;                                         \
-		for (;;) {                                       \
-			r_ = (expr);                             \
-			if (r_ >= 0)                             \
-				break;                           \
-			int e_ = errno;                          \
-			if (e_ == EINTR)                         \
-				continue;                        \
-			if (e_ != EAGAIN && e_ != EWOULDBLOCK) { \
-				r_ = -e_;                        \
-				break;                           \
-			}                                        \
-			int w_ = pdwait(pd, mode, deadline);     \
-			if (w_) {                                \
-				r_ = w_;                         \
-				break;                           \
-			}                                        \
-		}                                                \
-		pdunref(pd);                                     \
-		return r_;                                       \
+#define IOLOOP(fd, mode, deadline, type, expr)                              \
+	do {                                                                \
+		int e0_;                                                    \
+		struct gx_polldesc *pd = pdbegin(fd, mode, deadline, &e0_); \
+		if (!pd)                                                    \
+			return e0_;                                         \
+		gx_preempt_point();                                         \
+		type r_;                                                    \
+		for (;;) {                                                  \
+			r_ = (expr);                                        \
+			if (r_ >= 0)                                        \
+				break;                                      \
+			int e_ = errno;                                     \
+			if (e_ == EINTR)                                    \
+				continue;                                   \
+			if (e_ != EAGAIN && e_ != EWOULDBLOCK) {            \
+				r_ = -e_;                                   \
+				break;                                      \
+			}                                                   \
+			int w_ = pdwait(pd, mode, deadline);                \
+			if (w_) {                                           \
+				r_ = w_;                                    \
+				break;                                      \
+			}                                                   \
+		}                                                           \
+		pdend(pd, mode);                                            \
+		return r_;                                                  \
 	} while (0)
 
 ssize_t gx_read(int fd, void *buf, size_t n, int64_t deadline)
@@ -284,9 +345,9 @@ int gx_accept(int lfd, struct sockaddr *addr, socklen_t *addrlen, int64_t deadli
 {
 	int nfd;
 	{
-		struct gx_polldesc *pd = pdref(lfd);
+		struct gx_polldesc *pd = pdbegin(lfd, 'r', deadline, &nfd);
 		if (!pd)
-			return -EBADF;
+			return nfd;
 		gx_preempt_point();
 		for (;;) {
 			nfd = accept4(lfd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -305,7 +366,7 @@ int gx_accept(int lfd, struct sockaddr *addr, socklen_t *addrlen, int64_t deadli
 				break;
 			}
 		}
-		pdunref(pd);
+		pdend(pd, 'r');
 	}
 	if (nfd < 0)
 		return nfd;
@@ -318,37 +379,38 @@ int gx_accept(int lfd, struct sockaddr *addr, socklen_t *addrlen, int64_t deadli
 }
 
 /* writeall - loop over short writes; report progress if any, else the error. */
-#define WRITEALL(fd, deadline, total, call)                      \
-	do {                                                     \
-		struct gx_polldesc *pd = pdref(fd);              \
-		if (!pd)                                         \
-			return -EBADF;                           \
-		gx_preempt_point();                              \
-		size_t done_ = 0;                                \
-		ssize_t err_ = 0;                                \
-		while (done_ < (total) || (total) == 0) {        \
-			ssize_t r_ = (call);                     \
-			if (r_ >= 0) {                           \
-				done_ += (size_t)r_;             \
-				if ((total) == 0)                \
-					break;                   \
-				continue;                        \
-			}                                        \
-			int e_ = errno;                          \
-			if (e_ == EINTR)                         \
-				continue;                        \
-			if (e_ != EAGAIN && e_ != EWOULDBLOCK) { \
-				err_ = -e_;                      \
-				break;                           \
-			}                                        \
-			int w_ = pdwait(pd, 'w', deadline);      \
-			if (w_) {                                \
-				err_ = w_;                       \
-				break;                           \
-			}                                        \
-		}                                                \
-		pdunref(pd);                                     \
-		return done_ > 0 ? (ssize_t)done_ : err_;        \
+#define WRITEALL(fd, deadline, total, call)                                \
+	do {                                                               \
+		int e0_;                                                   \
+		struct gx_polldesc *pd = pdbegin(fd, 'w', deadline, &e0_); \
+		if (!pd)                                                   \
+			return e0_;                                        \
+		gx_preempt_point();                                        \
+		size_t done_ = 0;                                          \
+		ssize_t err_ = 0;                                          \
+		while (done_ < (total) || (total) == 0) {                  \
+			ssize_t r_ = (call);                               \
+			if (r_ >= 0) {                                     \
+				done_ += (size_t)r_;                       \
+				if ((total) == 0)                          \
+					break;                             \
+				continue;                                  \
+			}                                                  \
+			int e_ = errno;                                    \
+			if (e_ == EINTR)                                   \
+				continue;                                  \
+			if (e_ != EAGAIN && e_ != EWOULDBLOCK) {           \
+				err_ = -e_;                                \
+				break;                                     \
+			}                                                  \
+			int w_ = pdwait(pd, 'w', deadline);                \
+			if (w_) {                                          \
+				err_ = w_;                                 \
+				break;                                     \
+			}                                                  \
+		}                                                          \
+		pdend(pd, 'w');                                            \
+		return done_ > 0 ? (ssize_t)done_ : err_;                  \
 	} while (0)
 
 /* send(2) with MSG_NOSIGNAL on sockets (a closed peer gives -EPIPE, not
@@ -400,11 +462,12 @@ ssize_t gx_writev(int fd, const struct iovec *iov, int iovcnt, int64_t deadline)
 
 int gx_connect(int fd, const struct sockaddr *addr, socklen_t addrlen, int64_t deadline)
 {
-	struct gx_polldesc *pd = pdref(fd);
+	int r;
+	struct gx_polldesc *pd = pdbegin(fd, 'w', deadline, &r);
 	if (!pd)
-		return -EBADF;
+		return r;
 	gx_preempt_point();
-	int r = connect(fd, addr, addrlen);
+	r = connect(fd, addr, addrlen);
 	if (r < 0)
 		r = -errno;
 	while (r == -EINPROGRESS || r == -EINTR || r == -EALREADY) {
@@ -427,7 +490,7 @@ int gx_connect(int fd, const struct sockaddr *addr, socklen_t addrlen, int64_t d
 				r = errno == ENOTCONN ? -EINPROGRESS : -errno;
 		}
 	}
-	pdunref(pd);
+	pdend(pd, 'w');
 	return r;
 }
 
@@ -458,6 +521,8 @@ static int splithostport(const char *hp, char *host, size_t hostsz, char *port, 
 	for (const char *c = port; *c; c++)
 		if (*c < '0' || *c > '9')
 			return -EINVAL;
+	if (strtol(port, NULL, 10) > 65535) /* digits only, checked above */
+		return -EINVAL;
 	return 0;
 }
 

@@ -22,6 +22,9 @@ struct gx_polldesc {
 	_Atomic int64_t rd, wd;	  /* per-fd deadlines, 0: none */
 	_Atomic int32_t refs;	  /* calls in progress (close waits for 0) */
 	bool sock;		  /* a socket: writes use send(MSG_NOSIGNAL) */
+	/* Concurrent reads (accepts) and concurrent writes are serialized, as
+	 * Go's fdMutex does: one waiter per slot. */
+	gx_mutex rmu, wmu;
 };
 
 GX_HIDDEN int gx_netpollopen(int fd, struct gx_polldesc *pd);

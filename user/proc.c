@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -784,8 +785,16 @@ static gx_g *stealwork(struct gx_p *pp)
 			stride = stride >= (uint32_t)n ? 1 : stride + 1;
 		for (int32_t k = 0; k < n; k++) {
 			struct gx_p *p2 = gx_allp[(start + (uint32_t)k * stride) % (uint32_t)n];
-			if (p2 == pp || !p2 || atomic_load_explicit(&p2->status, memory_order_relaxed) == Pdead)
+			if (p2 == pp || !p2)
 				continue;
+			if (atomic_load_explicit(&p2->status, memory_order_relaxed) == Pdead) {
+				/* A P retired while its M held it (released through
+				 * pidleput under sched.lock, where timers cannot move):
+				 * adopt its timers. */
+				if (atomic_load_explicit(&p2->timer0when, memory_order_relaxed))
+					gx_movetimers(p2, pp);
+				continue;
+			}
 			/* Last pass: run p2's due timers here (p2 may be busy
 			 * with a long goroutine, or idle). What they ready
 			 * lands in our queue. */
@@ -1613,6 +1622,17 @@ void gx_main(int (*fn)(int argc, char **argv), int argc, char **argv)
 	gx_netpollinit();
 
 	pthread_sigmask(SIG_SETMASK, NULL, &initial_sigmask);
+	/* A write to a closed pipe or socket returns -EPIPE instead of killing
+	 * the program (only if the program left SIGPIPE at its default). */
+	struct sigaction old;
+	if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
+	/* Servers need fds: raise the soft limit to the hard one, as Go does. */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	struct gx_m *mp = &m0;
 	mp->id = 0;
 	gx_sched.mnext = 1;

@@ -141,6 +141,14 @@ int gx_syscall_enter_block(void)
 	return 0;
 }
 
+/* seterrno - set the calling thread's errno. Out of line on purpose: the
+ * compiler may keep errno's address (__errno_location is "const") from
+ * before a switch to another thread; a fresh call finds the right one. */
+static __attribute__((noinline, noipa)) void seterrno(int e)
+{
+	errno = e;
+}
+
 int gx_syscall_exit(void)
 {
 	struct gx_m *mp = getm();
@@ -148,7 +156,7 @@ int gx_syscall_exit(void)
 		return -EPERM;
 	int saved = errno; /* the caller reads errno after us, maybe on another thread */
 	gx_exitsyscall();
-	errno = saved;
+	seterrno(saved);
 	return 0;
 }
 

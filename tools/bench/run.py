@@ -29,6 +29,12 @@ land) and an Impl (a name, the program set, extra environment) in IMPLS.
 Adding a workload: the C and Go programs, then a Workload in WORKLOADS. A Run
 may set extra environment (env) and be limited to some program sets
 (programs): e.g. preempt_latency's gmpx-only GX_QUANTUM=1ms run.
+
+Server workloads (netpoll_echo, http_hello): the program of each
+implementation is a server; the Workload's driver starts it, waits for its
+"listening on :PORT" line, runs a client against it (a helper program built
+here, the same for every implementation, or wrk), stops the server with
+SIGTERM and turns the client's output into the one line of JSON.
 """
 
 import argparse
@@ -36,10 +42,13 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +125,14 @@ class ProgramSet:
     has: Callable[[str], bool]                 # does this set have the workload?
 
 
+# gmpx programs that do not live in tools/bench/c (the rest: c/NAME.c).
+C_SOURCES = {"http_hello": REPO / "examples" / "http_hello.c"}
+
+
+def c_source(w):
+    return C_SOURCES.get(w, BENCH_DIR / "c" / f"{w}.c")
+
+
 def build_gmpx(opts, workloads):
     lib = Path(opts.lib)
     if opts.make:
@@ -124,9 +141,24 @@ def build_gmpx(opts, workloads):
         raise BuildError(f"{lib} does not exist")
     (OUT / "c").mkdir(parents=True, exist_ok=True)
     for w in workloads:
-        run_build([CC, *CFLAGS, "-I", str(REPO / "include"),
-                   str(BENCH_DIR / "c" / f"{w}.c"), str(lib), *opts.ldlibs,
+        run_build([CC, *CFLAGS, "-I", str(REPO / "include"), "-I", str(BENCH_DIR / "c"),
+                   str(c_source(w)), str(lib), *opts.ldlibs,
                    "-o", str(OUT / "c" / w)])
+
+
+# Helper programs (clients of server workloads): plain C, no gmpx, one binary
+# shared by every implementation. name -> source.
+HELPERS = {"netpoll_echo_client": BENCH_DIR / "c" / "netpoll_echo_client.c"}
+
+
+def helper_path(name):
+    return OUT / "helpers" / name
+
+
+def build_helpers(names):
+    (OUT / "helpers").mkdir(parents=True, exist_ok=True)
+    for name in names:
+        run_build([CC, *CFLAGS, str(HELPERS[name]), "-pthread", "-o", str(helper_path(name))])
 
 
 def build_go(opts, workloads):
@@ -144,7 +176,7 @@ PROGRAM_SETS = {
     "gmpx": ProgramSet(
         "gmpx", build_gmpx,
         path=lambda w: OUT / "c" / w,
-        has=lambda w: (BENCH_DIR / "c" / f"{w}.c").exists()),
+        has=lambda w: c_source(w).exists()),
     "go": ProgramSet(
         "go", build_go,
         path=lambda w: OUT / "go" / w,
@@ -237,12 +269,168 @@ class Workload:
     about: str
     runs: list
     metrics: list
+    # Server workloads: driver(binary, args, env, timeout) runs the server
+    # program `binary` with a client against it and returns (exit status,
+    # stdout, stderr) as if it were one workload program; helpers are the
+    # HELPERS it needs built.
+    driver: Optional[Callable] = None
+    helpers: tuple = ()
 
 
 def fib_speedup(med):
     t1 = med.get("P1", {}).get("wall_ms")
     t2 = med.get("P2", {}).get("wall_ms")
     return t1 / t2 if t1 and t2 else None
+
+
+# --------------------------------------------------------------------------
+# Server workloads: a server program per implementation, one client for all.
+# --------------------------------------------------------------------------
+
+class DriverError(Exception):
+    pass
+
+
+class Server:
+    """A server program running in the background. Its stdout and stderr
+    are collected by threads; start() waits for its "listening on :PORT"
+    line; stop() sends SIGTERM and returns (exit status, stdout, stderr)."""
+
+    def __init__(self, cmd, env):
+        self.cmd = cmd
+        self.p = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        self.out, self.err = [], []
+        self.ready = threading.Event()
+        self.port = None
+        self.threads = [threading.Thread(target=self._pump, args=(self.p.stdout, self.out, True)),
+                        threading.Thread(target=self._pump, args=(self.p.stderr, self.err, False))]
+        for t in self.threads:
+            t.daemon = True
+            t.start()
+
+    def _pump(self, f, lines, watch):
+        for line in f:
+            lines.append(line)
+            m = re.match(r"listening on .*:(\d+)\s*$", line) if watch and self.port is None else None
+            if m:
+                self.port = int(m.group(1))
+                self.ready.set()
+        self.ready.set()    # EOF: it exited before listening
+
+    def start(self, timeout=10):
+        self.ready.wait(timeout)
+        if self.port is None:
+            rc, out, err = self.stop()
+            raise DriverError(f"server {self.cmd[0]} did not print 'listening on :PORT' "
+                              f"(exit {rc}): {(out + err).strip()[-500:]}")
+        return self.port
+
+    def cpu_seconds(self):
+        """User + system CPU time of the whole process so far."""
+        try:
+            fields = Path(f"/proc/{self.p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def stop(self, timeout=10):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        try:
+            self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        for t in self.threads:
+            t.join(5)
+        return self.p.returncode, "".join(self.out), "".join(self.err)
+
+
+def drive_netpoll_echo(binary, args, env, timeout):
+    """The gmpx or Go echo server, driven by netpoll_echo_client."""
+    client = helper_path("netpoll_echo_client")
+    if not client.exists():
+        return 1, "", f"{client} was not built"
+    srv = Server([str(binary), f"--maxprocs={args['maxprocs']}", "--port=0"], env)
+    try:
+        port = srv.start()
+        c = subprocess.run([str(client), f"--port={port}"] +
+                           [f"--{k}={args[k]}" for k in ("conns", "trips", "size", "threads")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+        cpu = srv.cpu_seconds()
+    finally:
+        rc, sout, serr = srv.stop()
+    if c.returncode != 0:
+        return c.returncode, c.stdout, c.stderr + serr
+    try:
+        m = json.loads(c.stdout.strip().splitlines()[-1])
+        s = json.loads([ln for ln in sout.splitlines() if ln.startswith("{")][-1])
+    except (IndexError, json.JSONDecodeError) as e:
+        return 1, "", f"bad client or server output ({e}): {c.stdout!r} {sout!r} {serr!r}"
+    want = args["conns"] * args["trips"] * args["size"]
+    if rc != 0 or s.get("conns") != args["conns"] or s.get("bytes") != want:
+        return 1, "", (f"server exit {rc}, served {s.get('conns')} connections and {s.get('bytes')} bytes; "
+                       f"want {args['conns']} and {want}. {serr}")
+    m["maxprocs"] = s.get("maxprocs")
+    if cpu is not None:
+        m["server_cpu_ms"] = round(cpu * 1e3, 1)
+        m["server_cpu_us_per_req"] = round(cpu * 1e6 / (args["conns"] * args["trips"]), 3)
+    return 0, json.dumps(m) + "\n", serr
+
+
+WRK_UNITS = {"us": 1.0, "ms": 1e3, "s": 1e6, "m": 60e6}
+
+
+def parse_wrk(text):
+    """Requests/s, request count, latency percentiles (µs) and errors from
+    the output of wrk --latency."""
+    r = {}
+    m = re.search(r"Requests/sec:\s*([\d.]+)", text)
+    if m:
+        r["requests_per_s"] = float(m.group(1))
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+),", text)
+    if m:
+        r["requests"] = int(m.group(1))
+    for pct in (50, 75, 90, 99):
+        m = re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M)
+        if m:
+            r[f"lat_p{pct}_us"] = round(float(m.group(1)) * WRK_UNITS[m.group(2)], 1)
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    r["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    r["non_2xx"] = int(m.group(1)) if m else 0
+    return r
+
+
+def drive_http_hello(binary, args, env, timeout):
+    """The gmpx (examples/http_hello.c) or Go net/http server, driven by wrk."""
+    wrk = shutil.which("wrk")
+    if not wrk:
+        return 1, "", "wrk is not installed (tools/install-deps.sh bench)"
+    env = dict(env, GX_MAXPROCS=str(args["maxprocs"]), GOMAXPROCS=str(args["maxprocs"]))
+    srv = Server([str(binary), "127.0.0.1:0"], env)
+    try:
+        port = srv.start()
+        w = subprocess.run([wrk, f"-t{args['threads']}", f"-c{args['conns']}", f"-d{args['duration_s']}s",
+                            "--latency", f"http://127.0.0.1:{port}/"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+        cpu = srv.cpu_seconds()
+    finally:
+        rc, sout, serr = srv.stop()
+    r = parse_wrk(w.stdout)
+    if w.returncode != 0 or "requests_per_s" not in r or not r.get("requests") or "lat_p99_us" not in r:
+        return 1, "", f"wrk exit {w.returncode}: {w.stdout.strip()[-1000:]} {serr}"
+    if r["socket_errors"] or r["non_2xx"]:
+        return 1, "", f"wrk saw {r['socket_errors']} socket errors, {r['non_2xx']} non-2xx: {w.stdout} {serr}"
+    if rc != 0:
+        return 1, "", f"server exit status {rc} after SIGTERM: {serr}"
+    m = {"workload": "http_hello", "maxprocs": args["maxprocs"], "threads": args["threads"],
+         "conns": args["conns"], "duration_s": args["duration_s"], **r}
+    if cpu is not None:
+        m["server_cpu_ms"] = round(cpu * 1e3, 1)
+        m["server_cpu_us_per_req"] = round(cpu * 1e6 / r["requests"], 3)
+    return 0, json.dumps(m) + "\n", serr
 
 
 # Full and quick sizes. Quick sizes only keep the code from rotting.
@@ -267,6 +455,12 @@ PREEMPT_SLEEP_US = 1_000
 PREEMPT_SHORT_QUANTUM = "1ms"                          # the extra gmpx-only run's GX_QUANTUM
 # lateness p99 target: quantum + 1 ms (absolute)
 PREEMPT_P99_MAX_US = {"default": 10_000 + 1_000, PREEMPT_SHORT_QUANTUM: 1_000 + 1_000}
+ECHO_CONNS, ECHO_CONNS_QUICK = 1000, 50                # concurrent connections
+ECHO_TRIPS, ECHO_TRIPS_QUICK = 200, 20                 # round trips per connection
+ECHO_SIZE = 64                                         # bytes per message
+ECHO_CLIENT_THREADS = 2
+HTTP_THREADS, HTTP_CONNS = 2, 100                      # wrk -t -c
+HTTP_SECS, HTTP_SECS_QUICK = 5, 1                      # wrk -d
 
 WORKLOADS = [
     Workload(
@@ -378,6 +572,35 @@ WORKLOADS = [
                    run="P1-q1ms", field="late_p99_us",
                    target=Target("abs_max", PREEMPT_P99_MAX_US[PREEMPT_SHORT_QUANTUM], "µs")),
         ]),
+    Workload(
+        "netpoll_echo", f"echo server, goroutine per connection; one C client (threads + epoll) "
+        f"runs {ECHO_CONNS} connections x {ECHO_TRIPS} round trips of {ECHO_SIZE} B on 127.0.0.1",
+        runs=[Run("P2", {"maxprocs": 2, "conns": ECHO_CONNS, "trips": ECHO_TRIPS, "size": ECHO_SIZE,
+                         "threads": ECHO_CLIENT_THREADS},
+                  {"maxprocs": 2, "conns": ECHO_CONNS_QUICK, "trips": ECHO_TRIPS_QUICK, "size": ECHO_SIZE,
+                   "threads": ECHO_CLIENT_THREADS})],
+        metrics=[
+            Metric("requests/s", f"maxprocs=2, {ECHO_CONNS} conns", "req/s", run="P2",
+                   field="requests_per_s", target=Target("ratio_min", 1.0)),
+            Metric("round trip p99 µs", f"maxprocs=2, {ECHO_CONNS} conns", "µs", run="P2",
+                   field="lat_p99_us"),
+            Metric("server CPU µs/request", "maxprocs=2", "µs", run="P2", field="server_cpu_us_per_req"),
+        ],
+        driver=drive_netpoll_echo, helpers=("netpoll_echo_client",)),
+    Workload(
+        "http_hello", f"HTTP/1.1 keep-alive hello server (examples/http_hello.c; Go: net/http) "
+        f"under wrk -t{HTTP_THREADS} -c{HTTP_CONNS} -d{HTTP_SECS}s",
+        runs=[Run("P2", {"maxprocs": 2, "threads": HTTP_THREADS, "conns": HTTP_CONNS,
+                         "duration_s": HTTP_SECS},
+                  {"maxprocs": 2, "threads": HTTP_THREADS, "conns": HTTP_CONNS,
+                   "duration_s": HTTP_SECS_QUICK})],
+        metrics=[
+            Metric("requests/s", f"maxprocs=2, wrk -c{HTTP_CONNS}", "req/s", run="P2",
+                   field="requests_per_s", target=Target("ratio_min", 1.0)),
+            Metric("latency p99 µs", f"maxprocs=2, wrk -c{HTTP_CONNS}", "µs", run="P2", field="lat_p99_us"),
+            Metric("server CPU µs/request", "maxprocs=2", "µs", run="P2", field="server_cpu_us_per_req"),
+        ],
+        driver=drive_http_hello),
 ]
 
 
@@ -413,22 +636,27 @@ def run_program(opts, impl, wl, run, rnd):
     if run.env:
         sample["env"] = run.env
     t0 = time.monotonic()
+    timeout = RUN_TIMEOUT["quick" if opts.quick else "full"]
     try:
-        p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, timeout=RUN_TIMEOUT["quick" if opts.quick else "full"])
+        if wl.driver:
+            returncode, stdout, stderr = wl.driver(cmd[0], args, env, timeout)
+        else:
+            p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, timeout=timeout)
+            returncode, stdout, stderr = p.returncode, p.stdout, p.stderr
     except subprocess.TimeoutExpired as e:
         sample["error"] = f"timed out after {e.timeout} s"
         return sample
-    except OSError as e:
+    except (OSError, DriverError) as e:
         sample["error"] = str(e)
         return sample
     sample["process_s"] = round(time.monotonic() - t0, 6)
-    sample["exit"] = p.returncode
-    if p.stderr.strip():
-        sample["stderr"] = p.stderr.strip()[-2000:]
-    lines = [ln for ln in p.stdout.splitlines() if ln.strip()]
-    if p.returncode != 0:
-        sample["error"] = f"exit status {p.returncode}"
+    sample["exit"] = returncode
+    if stderr.strip():
+        sample["stderr"] = stderr.strip()[-2000:]
+    lines = [ln for ln in stdout.splitlines() if ln.strip()]
+    if returncode != 0:
+        sample["error"] = f"exit status {returncode}"
     elif len(lines) != 1:
         sample["error"] = f"printed {len(lines)} lines, want one line of JSON"
     else:
@@ -442,8 +670,8 @@ def run_program(opts, impl, wl, run, rnd):
             else:
                 sample["metrics"] = metrics
                 sample["ok"] = True
-    if not sample["ok"] and p.stdout.strip():
-        sample["stdout"] = p.stdout.strip()[-2000:]
+    if not sample["ok"] and stdout.strip():
+        sample["stdout"] = stdout.strip()[-2000:]
     return sample
 
 
@@ -631,7 +859,15 @@ def main(argv):
     impls = [i for i in IMPLS if i.name in opts.impls]
     failures = []
 
-    # Build each program set once (shared by every implementation using it).
+    # Helper programs of server workloads (clients), then each program set
+    # once (shared by every implementation using it).
+    helpers = sorted({h for w in workloads for h in w.helpers})
+    if helpers:
+        try:
+            build_helpers(helpers)
+        except BuildError as e:
+            print(f"bench: building helpers failed: {e}", file=sys.stderr)
+            failures.append({"stage": "build", "programs": "helpers", "error": str(e)})
     built = {}
     for pset in dict.fromkeys(i.programs for i in impls):
         ps = PROGRAM_SETS[pset]
