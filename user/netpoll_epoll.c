@@ -207,9 +207,7 @@ void gx_injectglist(gx_g *list, int32_t n)
 		return;
 	gx_g *tail = list;
 	for (gx_g *gp = list; gp; gp = gp->schedlink) {
-		uint32_t st = Gwaiting;
-		if (!atomic_compare_exchange_strong(&gp->status, &st, Grunnable))
-			gx_fatal("injectglist: goroutine %lld is %s", (long long)gp->goid, gx_gstatus_name(st));
+		gx_casgstatus(gp, Gwaiting, Grunnable);
 		tail = gp;
 	}
 	gx_lock(&gx_sched.lock);

@@ -151,7 +151,6 @@ static void preempt_handler(int sig, siginfo_t *si, void *uctx)
 	struct gx_m *mp = getm();
 	if (!mp)
 		return;
-	atomic_fetch_add_explicit(&mp->preemptgen, 1, memory_order_relaxed);
 	gx_g *gp = mp->curg;
 	struct gx_p *pp = mp->p;
 	if (!gp || !pp || !atomic_load_explicit(&pp->preempt, memory_order_relaxed) || mp->locks || mp->switchunlock ||

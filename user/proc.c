@@ -185,7 +185,6 @@ static gx_g *gfget(struct gx_p *pp)
 			return NULL;
 		for (int i = GSLAB_N - 1; i >= 0; i--) {
 			gx_g *g = &s->gs[i];
-			g->slab = s;
 			atomic_store_explicit(&g->status, Gdead, memory_order_relaxed);
 			g->schedlink = pp->gfree;
 			pp->gfree = g;
@@ -231,7 +230,7 @@ static inline void setgstatus(gx_g *gp, uint32_t old, uint32_t new)
 	atomic_store_explicit(&gp->status, new, memory_order_release);
 }
 
-static void casgstatus(gx_g *gp, uint32_t old, uint32_t new)
+void gx_casgstatus(gx_g *gp, uint32_t old, uint32_t new)
 {
 	uint32_t cur = old;
 	if (unlikely(!atomic_compare_exchange_strong_explicit(&gp->status, &cur, new, memory_order_acq_rel,
@@ -813,6 +812,16 @@ static gx_g *stealwork(struct gx_p *pp)
 	return NULL;
 }
 
+/* netpolltake - of n goroutines netpoll made ready, run the first here and
+ * queue the rest (injectglist). */
+static gx_g *netpolltake(gx_g *list, int32_t n)
+{
+	gx_g *first = list;
+	gx_injectglist(list->schedlink, n - 1);
+	gx_casgstatus(first, Gwaiting, Grunnable);
+	return first;
+}
+
 /*
  * findrunnable - find a G to run; blocks (parks the M) until one exists.
  * Returns with the M holding a P.
@@ -870,15 +879,8 @@ top:;
 	    atomic_load_explicit(&gx_sched.lastpoll, memory_order_relaxed) != 0) {
 		int32_t n;
 		gx_g *list = gx_netpoll(0, &n);
-		if (list) {
-			gx_g *first = list;
-			list = list->schedlink;
-			gx_injectglist(list, n - 1);
-			uint32_t st = Gwaiting;
-			if (!atomic_compare_exchange_strong(&first->status, &st, Grunnable))
-				gx_fatal("netpoll: goroutine %lld is %s", (long long)first->goid, gx_gstatus_name(st));
-			return first;
-		}
+		if (list)
+			return netpolltake(list, n);
 	}
 
 	/* Steal, if this M may spin: limit spinning Ms to half the busy Ps so
@@ -956,15 +958,8 @@ top:;
 		gx_unlock(&gx_sched.lock);
 		if (pp) {
 			acquirep(pp);
-			if (list) {
-				gx_g *first = list;
-				gx_injectglist(list->schedlink, n - 1);
-				uint32_t st = Gwaiting;
-				if (!atomic_compare_exchange_strong(&first->status, &st, Grunnable))
-					gx_fatal("netpoll: goroutine %lld is %s", (long long)first->goid,
-						 gx_gstatus_name(st));
-				return first;
-			}
+			if (list)
+				return netpolltake(list, n);
 			goto top;
 		}
 		/* Every P is busy: what became ready goes to the global queue;
@@ -1135,7 +1130,7 @@ static void schedule(void)
  */
 void gx_ready_g(gx_g *gp, bool next)
 {
-	casgstatus(gp, Gwaiting, Grunnable);
+	gx_casgstatus(gp, Gwaiting, Grunnable);
 	struct gx_m *mp = getm();
 	if (mp && mp->p) {
 		gx_runqput(mp->p, gp, next);
@@ -1212,7 +1207,6 @@ void gx_gopark(bool (*unlockf)(gx_g *, void *), void *lock, const char *reason)
 	struct gx_m *mp = getm();
 	gx_g *gp = mp->curg;
 	gp->waitreason = reason;
-	gp->waitsince = 0;
 	mp->waitunlockf = unlockf;
 	mp->waitlock = lock;
 	/* The lock (if any) stays held across the switch and is released by

@@ -107,13 +107,11 @@ struct gx_g {
 	void *arg;
 	const char *waitreason;
 	const char *name;
-	int64_t waitsince;	  /* gx_nanotime() when it parked */
 	void *param;		  /* passed by whoever readies it (chan: the sudog that won a select) */
 	struct gx_sudog *waiting; /* sudogs of the select it is blocked in (chan/select.c) */
 	/* select wake-up: the first waker (a channel op, a close, a deadline
 	 * timer) to CAS 0 -> 1 owns the wake-up; everyone else skips this G. */
 	_Atomic uint32_t selectdone;
-	struct gx_gslab *slab; /* allocation slab, for allgs iteration */
 #if GX_TSAN
 	void *tsan_fiber;
 #endif
@@ -142,18 +140,16 @@ struct gx_sudog {
 /* ---- M -------------------------------------------------------------- */
 
 struct gx_m {
-	void *g0sp;		     /* g0's saved stack pointer while a G runs */
-	gx_g *curg;		     /* G running on this M, or NULL on g0 */
-	struct gx_p *p;		     /* attached P, NULL if none */
-	struct gx_p *nextp;	     /* P to take when woken from stopm */
-	struct gx_p *oldp;	     /* P it had when it entered a syscall (exitsyscall's fast path) */
-	gx_g *lockedg;		     /* gx_lock_os_thread: the only G this M runs */
-	_Atomic uint32_t preemptgen; /* async preemption signals delivered */
+	void *g0sp;	    /* g0's saved stack pointer while a G runs */
+	gx_g *curg;	    /* G running on this M, or NULL on g0 */
+	struct gx_p *p;	    /* attached P, NULL if none */
+	struct gx_p *nextp; /* P to take when woken from stopm */
+	struct gx_p *oldp;  /* P it had when it entered a syscall (exitsyscall's fast path) */
+	gx_g *lockedg;	    /* gx_lock_os_thread: the only G this M runs */
 	int64_t id;
 	pid_t tid;
 	uint32_t locks; /* runtime locks held (no preemption, no switch) */
 	bool spinning;	/* looking for work: counted in sched.nmspinning */
-	bool isextra;
 	gx_note park;
 	struct gx_m *schedlink; /* idle M list */
 	struct gx_m *alllink;	/* all Ms */
@@ -366,6 +362,9 @@ GX_HIDDEN bool gx_stack_guard_is_madvise(void);
 
 /* ---- proc.c ----------------------------------------------------------- */
 GX_HIDDEN void gx_ready_g(gx_g *gp, bool next);
+/* Change gp's status from old to new, or die naming both (a misuse such as
+ * readying a goroutine that is not parked). */
+GX_HIDDEN void gx_casgstatus(gx_g *gp, uint32_t old, uint32_t new);
 GX_HIDDEN void gx_gopark(bool (*unlockf)(gx_g *, void *), void *lock, const char *reason);
 GX_HIDDEN void gx_wakep(void);
 GX_HIDDEN int64_t gx_newproc(const gx_attr *attr, gx_fn fn, void *arg);

@@ -266,9 +266,7 @@ void gx_goready_timer(void *arg, uintptr_t seq)
 		gx_ready_g(gp, false);
 		return;
 	}
-	uint32_t st = Gwaiting;
-	if (!atomic_compare_exchange_strong(&gp->status, &st, Grunnable))
-		gx_fatal("timer readied goroutine %lld, which is %s", (long long)gp->goid, gx_gstatus_name(st));
+	gx_casgstatus(gp, Gwaiting, Grunnable);
 	gx_lock(&gx_sched.lock);
 	gx_globrunqputhead(gp);
 	gx_unlock(&gx_sched.lock);
