@@ -1,7 +1,13 @@
 # SPDX-License-Identifier: MIT
 # gmpx - Go's G-M-P scheduler in C.
 #
-#   make            the library: build/libgmpx.a and build/libgmpx.so
+#   make            the library: build/libgmpx.a and build/libgmpx.so, the
+#                   examples, and (when clang, bpftool and libbpf are
+#                   installed; see bpf/README.md) the kernel assist: the BPF
+#                   object, its skeleton and the gmpx-sched daemon
+#   make bpf        just the BPF object and skeleton (build/bpf/)
+#                   VMLINUX_BTF=file or KERNEL=/path/to/vmlinuz: another
+#                   kernel's types; BPF=0 / BPF=1: never / always build them
 #   make test       install missing dependencies, then the whole suite:
 #                   release, ASan+UBSan and TSan builds, the run-queue model
 #                   check and the harness self-test
@@ -36,8 +42,42 @@ TEST_SRCS := $(filter-out selftests/harness_selftest.c selftests/runq_model.c se
 	       $(wildcard selftests/*.c))
 TEST_HDRS := $(wildcard selftests/*.h)
 
-.PHONY: all lib test bench install clean format format-check lint deps-test deps-bench examples
-all: lib examples
+# The kernel assist (bpf/README.md): BPF programs compiled with clang, a
+# libbpf skeleton made by bpftool, and the gmpx-sched daemon that loads it.
+# BPF=auto (the default) builds them when the tools are there and says so
+# when they are not; BPF=1 makes a missing tool an error; BPF=0 skips them.
+CLANG       ?= clang
+BPFTOOL     ?= bpftool
+PKG_CONFIG  ?= pkg-config
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+KERNEL      ?=
+BPF         ?= auto
+BPF_ARCH    := $(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(ARCH)))
+BPF_CFLAGS  := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(BPF_ARCH) -fms-extensions -Wno-microsoft-anon-tag \
+	       -Wall -Werror -I$(BUILD)/bpf -Iinclude
+BPF_SRCS    := $(wildcard bpf/*.bpf.c)
+BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS   := $(BPF_OBJS:.bpf.o=.skel.h)
+LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+LIBBPF_LIBS   := $(or $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null),-lbpf) -lelf -lz
+SCHED_SRCS  := $(wildcard tools/gmpx-sched/*.c)
+SCHED_HDRS  := $(wildcard tools/gmpx-sched/*.h)
+# The daemon is built once its sources exist.
+SCHED_BIN   := $(if $(SCHED_SRCS),$(BUILD)/gmpx-sched)
+
+ifeq ($(BPF),auto)
+BPF_MISSING := $(strip $(foreach t,$(CLANG) $(BPFTOOL),$(if $(shell command -v $(t) 2>/dev/null),,$(t))) \
+	$(if $(shell $(PKG_CONFIG) --exists libbpf 2>/dev/null && echo y),,libbpf-dev) \
+	$(if $(KERNEL),,$(if $(wildcard $(VMLINUX_BTF)),,$(VMLINUX_BTF))))
+BPF_ALL := $(if $(BPF_MISSING),bpf-skipped,bpf $(SCHED_BIN))
+else ifeq ($(BPF),0)
+BPF_ALL :=
+else
+BPF_ALL := bpf $(SCHED_BIN)
+endif
+
+.PHONY: all lib test bench install clean format format-check lint deps-test deps-bench examples bpf gmpx-sched
+all: lib examples $(BPF_ALL)
 
 objs = $(patsubst %,$(BUILD)/$(1)/%.o,$(LIB_SRCS))
 
@@ -74,6 +114,45 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/release/libgmpx.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) -O2 $< $(BUILD)/release/libgmpx.a -o $@
 
+# vmlinux.h: the kernel's types, from VMLINUX_BTF, or from KERNEL (a vmlinuz
+# or vmlinux, through tools/vmlinux-btf.sh). vmlinux.src records which, so
+# that changing VMLINUX_BTF or KERNEL regenerates it.
+BTF_SRC := $(if $(KERNEL),kernel:$(KERNEL),btf:$(VMLINUX_BTF))
+$(BUILD)/bpf/vmlinux.src: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(BTF_SRC)' | cmp -s - $@ || echo '$(BTF_SRC)' >$@
+$(BUILD)/bpf/vmlinux.h: $(BUILD)/bpf/vmlinux.src $(if $(KERNEL),$(KERNEL) tools/vmlinux-btf.sh,$(wildcard $(VMLINUX_BTF)))
+	@echo "  BTF $(or $(KERNEL),$(VMLINUX_BTF)) -> $@"
+ifneq ($(KERNEL),)
+	@BPFTOOL=$(BPFTOOL) bash tools/vmlinux-btf.sh $(KERNEL) >$@.tmp
+else
+	@$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c >$@.tmp
+endif
+	@mv $@.tmp $@
+# Compiled, then linked by bpftool (which drops the DWARF: a 50 KB object
+# and skeleton instead of 700 KB / 2 MB; BTF and line info stay).
+$(BUILD)/bpf/%.bpf.c.o: bpf/%.bpf.c $(BUILD)/bpf/vmlinux.h include/gmpx_kabi.h
+	@echo "  CLANG-BPF $<"
+	@$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/bpf/%.bpf.o: $(BUILD)/bpf/%.bpf.c.o
+	@echo "  BPF-LINK $@"
+	@$(BPFTOOL) gen object $@ $<
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	@echo "  SKEL $@"
+	@$(BPFTOOL) gen skeleton $< name $(subst .,_,$(notdir $*))_bpf >$@.tmp
+	@mv $@.tmp $@
+bpf: $(BPF_OBJS) $(BPF_SKELS)
+.SECONDARY: $(BPF_OBJS:.bpf.o=.bpf.c.o)
+bpf-skipped:
+	@echo "  SKIP bpf/ and gmpx-sched: missing $(BPF_MISSING) (see bpf/README.md; BPF=1 to insist)"
+.PHONY: bpf-skipped FORCE
+FORCE:
+
+gmpx-sched: $(BUILD)/gmpx-sched
+$(BUILD)/gmpx-sched: $(SCHED_SRCS) $(SCHED_HDRS) $(BPF_SKELS) include/gmpx_kabi.h
+	@echo "  LD $@"
+	@$(CC) $(BASEFLAGS) -O2 -I$(BUILD)/bpf $(LIBBPF_CFLAGS) $(SCHED_SRCS) $(LIBBPF_LIBS) -o $@
+
 deps-test:
 	@bash tools/install-deps.sh test
 deps-bench:
@@ -84,7 +163,7 @@ deps-bench:
 test: deps-test
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory $(BUILD)/release/gmpx_test $(BUILD)/asan/gmpx_test $(BUILD)/tsan/gmpx_test \
-	  $(BUILD)/harness_selftest $(MODEL_BINS) examples
+	  $(BUILD)/harness_selftest $(MODEL_BINS) examples $(BPF_ALL)
 	@bash tools/run-tests.sh
 
 # The run queue alone: model check (exhaustive interleavings of the real
@@ -115,7 +194,8 @@ install: lib
 	install -m 644 include/gmpx.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libgmpx.a $(BUILD)/libgmpx.so $(DESTDIR)$(PREFIX)/lib/
 
-FORMAT_SRCS := $(wildcard user/*.c user/*.h include/*.h selftests/*.c selftests/*.h examples/*.c tools/bench/c/*.c tools/bench/c/*.h)
+FORMAT_SRCS := $(wildcard user/*.c user/*.h include/*.h selftests/*.c selftests/*.h examples/*.c tools/bench/c/*.c tools/bench/c/*.h \
+		bpf/*.bpf.c tools/gmpx-sched/*.c tools/gmpx-sched/*.h)
 format:
 	clang-format -i $(FORMAT_SRCS)
 format-check:
@@ -124,13 +204,18 @@ format-check:
 
 # Formatting (.clang-format) and static analysis of the runtime; warnings
 # are errors (.clang-tidy).
-lint: format-check
+lint: format-check $(BPF_SKELS)
 	@echo "  CPPCHECK user/"
 	@cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem --inline-suppr -Iinclude -Iuser -D__x86_64__ user/*.c
-	@echo "  CLANG-TIDY user/"
+	@echo "  CPPCHECK tools/gmpx-sched/"
+	@cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
+	  --suppress=missingIncludeSystem --suppress=unknownMacro --inline-suppr -Iinclude -I$(BUILD)/bpf -D__x86_64__ tools/gmpx-sched/*.c
+	@echo "  CLANG-TIDY user/ tools/gmpx-sched/"
 	@clang-tidy --quiet $(wildcard user/*.c) -- -std=gnu11 -Iinclude -Iuser 2>&1 | \
 	  grep -v 'warnings generated' | (! grep -E 'error|warning') || (echo "lint: clang-tidy found problems"; exit 1)
+	@clang-tidy --quiet -header-filter='(tools/gmpx-sched|include)/.*' $(SCHED_SRCS) -- -std=gnu11 -Iinclude -I$(BUILD)/bpf $(LIBBPF_CFLAGS) 2>&1 | \
+	  grep -v 'warnings generated' | grep -v 'skel\.h:' | (! grep -E 'error|warning') || (echo "lint: clang-tidy found problems"; exit 1)
 
 clean:
 	rm -rf $(BUILD)

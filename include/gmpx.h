@@ -118,6 +118,37 @@ int gx_set_max_threads(int n);
 /* gx_num_goroutines - goroutines that exist now (started, not finished). */
 int64_t gx_num_goroutines(void);
 
+/*
+ * Kernel assist (README "Kernel assist"). In trace mode BPF programs loaded
+ * by the gmpx-sched daemon tell sysmon the moment an M blocks in the
+ * kernel, for any reason (a wrapped or unwrapped syscall, a futex, a page
+ * fault), and sysmon hands its P to another M at once. scx adds a
+ * sched_ext scheduler. off is Go's design. auto picks the best that works.
+ * The environment variable GX_KASSIST=off|trace|scx|auto chooses too
+ * (default off); GX_KASSIST_SOCK names the daemon's socket (default
+ * /run/gmpx/sched.sock). Any failure, at start or later (the daemon gone),
+ * falls back to off with one log line on stderr; no goroutine is lost.
+ */
+enum gx_kassist {
+	GX_KASSIST_OFF = 0,
+	GX_KASSIST_TRACE = 1,
+	GX_KASSIST_SCX = 2,
+	GX_KASSIST_AUTO = 3,
+};
+
+/* gx_kassist_set - the mode to ask for at gx_main (overrides GX_KASSIST).
+ * -EINVAL for an unknown mode, -EBUSY once gx_main has started. */
+int gx_kassist_set(int mode);
+
+/* gx_kassist_mode - the mode in effect now: GX_KASSIST_OFF, _TRACE or _SCX
+ * (it becomes OFF if the kernel side goes away). */
+int gx_kassist_mode(void);
+
+/* gx_kassist_status - one line on the mode in effect, or on why the mode
+ * asked for is not (e.g. "trace mode unavailable: no gmpx-sched daemon at
+ * /run/gmpx/sched.sock ...; running in off mode"). Never NULL. */
+const char *gx_kassist_status(void);
+
 /* ------------------------------------------------------------------ */
 /* Parking (the primitive the runtime's own blocking operations use)   */
 /* ------------------------------------------------------------------ */

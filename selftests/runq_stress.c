@@ -55,6 +55,7 @@
 /* ---- symbols runq.c needs ------------------------------------------- */
 
 struct gx_sched gx_sched;
+struct gx_kabi_proc *gx_kabi; /* never attached here */
 __thread struct gx_m *gx_tls_m;
 
 void gx_procyield(int n)

@@ -18,6 +18,13 @@ for p in gcc make libc6-dev clang clang-tidy clang-format cppcheck python3 git; 
 	have_pkg "$p" || need+=("$p")
 done
 
+# The kernel assist (bpf/README.md): clang compiles the BPF programs,
+# bpftool makes the skeleton, libbpf loads them in tools/gmpx-sched. Debian
+# 12's own libbpf 1.1 and bpftool 7.1 are enough (README: "Kernel assist").
+for p in bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config; do
+	have_pkg "$p" || need+=("$p")
+done
+
 # wrk drives the HTTP benchmark (tools/bench: http_hello); tools/run-examples.sh
 # uses it when present.
 if [ "$what" != test ]; then

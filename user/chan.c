@@ -486,6 +486,7 @@ int gx_chanrecv(gx_chan *c, void *ep, bool block)
 
 int gx_chan_send(gx_chan *c, const void *ep, int64_t deadline)
 {
+	GX_ENTER();
 	if (c && !ep && c->elemsize)
 		return -EINVAL;
 	gx_preempt_point();
@@ -500,6 +501,7 @@ int gx_chan_send(gx_chan *c, const void *ep, int64_t deadline)
 
 int gx_chan_recv(gx_chan *c, void *ep, int64_t deadline)
 {
+	GX_ENTER();
 	gx_preempt_point();
 	if (deadline == GX_NOW)
 		return gx_chanrecv(c, ep, false);
@@ -517,6 +519,7 @@ int gx_chan_recv(gx_chan *c, void *ep, int64_t deadline)
  */
 int gx_chan_close(gx_chan *c)
 {
+	GX_ENTER();
 	if (!c)
 		return -EINVAL;
 	gx_preempt_point();

@@ -103,6 +103,7 @@ static void notify_list_wait(gx_cond *c, uint32_t t)
 
 int gx_cond_wait(gx_cond *c, gx_mutex *mu)
 {
+	GX_ENTER();
 	if (!getg())
 		return -EPERM;
 	/* Check before taking a ticket: a ticket nobody waits on would
@@ -120,6 +121,7 @@ int gx_cond_wait(gx_cond *c, gx_mutex *mu)
 /* notifyListNotifyOne */
 void gx_cond_signal(gx_cond *c)
 {
+	GX_ENTER();
 	/* Fast path: no waiter since the last notification. */
 	if (atomic_load(cond_wait_ticket(c)) == atomic_load(cond_notify_ticket(c)))
 		return;
@@ -152,6 +154,7 @@ void gx_cond_signal(gx_cond *c)
 /* notifyListNotifyAll */
 void gx_cond_broadcast(gx_cond *c)
 {
+	GX_ENTER();
 	if (atomic_load(cond_wait_ticket(c)) == atomic_load(cond_notify_ticket(c)))
 		return;
 	gx_lock(cond_lock(c));

@@ -145,6 +145,7 @@ static void pdend(struct gx_polldesc *pd, int mode)
 
 int gx_fd_open(int fd)
 {
+	GX_ENTER();
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return -EBADF;
@@ -184,6 +185,7 @@ static void pdwake(struct gx_polldesc *pd, bool r, bool w)
 
 int gx_fd_close(int fd)
 {
+	GX_ENTER();
 	struct gx_polldesc *pd = pdget(fd, false);
 	if (!pd || atomic_load(&pd->fd) != fd)
 		return -EBADF;
@@ -206,6 +208,7 @@ int gx_fd_close(int fd)
 
 int gx_fd_set_deadline(int fd, int64_t rd, int64_t wd)
 {
+	GX_ENTER();
 	struct gx_polldesc *pd = pdref(fd);
 	if (!pd)
 		return -EBADF;
@@ -317,32 +320,38 @@ static int pdwait(struct gx_polldesc *pd, int mode, int64_t call_deadline)
 
 ssize_t gx_read(int fd, void *buf, size_t n, int64_t deadline)
 {
+	GX_ENTER();
 	IOLOOP(fd, 'r', deadline, ssize_t, read(fd, buf, n));
 }
 
 ssize_t gx_readv(int fd, const struct iovec *iov, int iovcnt, int64_t deadline)
 {
+	GX_ENTER();
 	IOLOOP(fd, 'r', deadline, ssize_t, readv(fd, iov, iovcnt));
 }
 
 ssize_t gx_recv(int fd, void *buf, size_t n, int flags, int64_t deadline)
 {
+	GX_ENTER();
 	IOLOOP(fd, 'r', deadline, ssize_t, recv(fd, buf, n, flags));
 }
 
 ssize_t gx_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen, int64_t deadline)
 {
+	GX_ENTER();
 	IOLOOP(fd, 'r', deadline, ssize_t, recvfrom(fd, buf, n, flags, from, fromlen));
 }
 
 ssize_t gx_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to, socklen_t tolen,
 		  int64_t deadline)
 {
+	GX_ENTER();
 	IOLOOP(fd, 'w', deadline, ssize_t, sendto(fd, buf, n, flags | MSG_NOSIGNAL, to, tolen));
 }
 
 int gx_accept(int lfd, struct sockaddr *addr, socklen_t *addrlen, int64_t deadline)
 {
+	GX_ENTER();
 	int nfd;
 	{
 		struct gx_polldesc *pd = pdbegin(lfd, 'r', deadline, &nfd);
@@ -422,12 +431,14 @@ static ssize_t rawwrite(const struct gx_polldesc *pd, int fd, const void *buf, s
 
 ssize_t gx_write(int fd, const void *buf, size_t n, int64_t deadline)
 {
+	GX_ENTER();
 	const char *p = buf;
 	WRITEALL(fd, deadline, n, rawwrite(pd, fd, p + done_, n - done_, 0));
 }
 
 ssize_t gx_send(int fd, const void *buf, size_t n, int flags, int64_t deadline)
 {
+	GX_ENTER();
 	const char *p = buf;
 	WRITEALL(fd, deadline, n, rawwrite(pd, fd, p + done_, n - done_, flags));
 }
@@ -452,6 +463,7 @@ static ssize_t writev_from(int fd, const struct iovec *iov, int iovcnt, size_t s
 
 ssize_t gx_writev(int fd, const struct iovec *iov, int iovcnt, int64_t deadline)
 {
+	GX_ENTER();
 	if (iovcnt < 0 || iovcnt > 64)
 		return -EINVAL;
 	size_t total = 0;
@@ -462,6 +474,7 @@ ssize_t gx_writev(int fd, const struct iovec *iov, int iovcnt, int64_t deadline)
 
 int gx_connect(int fd, const struct sockaddr *addr, socklen_t addrlen, int64_t deadline)
 {
+	GX_ENTER();
 	int r;
 	struct gx_polldesc *pd = pdbegin(fd, 'w', deadline, &r);
 	if (!pd)
@@ -552,6 +565,7 @@ static int resolve(const char *hostport, bool passive, struct addrinfo **res)
 
 int gx_listen_tcp(const char *hostport, int backlog)
 {
+	GX_ENTER();
 	struct addrinfo *res;
 	int err = resolve(hostport, true, &res);
 	if (err)
@@ -592,6 +606,7 @@ int gx_listen_tcp(const char *hostport, int backlog)
 
 int gx_dial_tcp(const char *hostport, int64_t deadline)
 {
+	GX_ENTER();
 	struct addrinfo *res;
 	int err = resolve(hostport, false, &res);
 	if (err)

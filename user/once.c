@@ -53,6 +53,7 @@ static __attribute__((noinline)) int once_slow(gx_once *o, void (*fn)(void *), v
 
 int gx_once_do(gx_once *o, void (*fn)(void *), void *arg)
 {
+	GX_ENTER();
 	if (unlikely(!fn))
 		return -EINVAL;
 	if (likely(atomic_load_explicit(once_done(o), memory_order_acquire)))

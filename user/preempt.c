@@ -100,6 +100,7 @@ void gx_gopreempt(void)
 
 int gx_preempt_check(void)
 {
+	GX_ENTER();
 	struct gx_m *mp = getm();
 	if (!mp || !mp->curg)
 		return -EPERM;
@@ -116,6 +117,7 @@ void gx_nopreempt_begin(void)
 
 void gx_nopreempt_end(void)
 {
+	GX_ENTER();
 	gx_g *gp = getg();
 	if (gp && gp->nopreempt > 0 && --gp->nopreempt == 0)
 		gx_preempt_point();
@@ -126,6 +128,7 @@ void gx_nopreempt_end(void)
 /* Called by the trampoline on the goroutine's stack. */
 void gx_async_preempt_park(void)
 {
+	GX_ENTER(); /* may move us (a revoked P): read the M after it */
 	struct gx_m *mp = getm();
 	atomic_fetch_add_explicit(&gx_async_preemptions, 1, memory_order_relaxed);
 	atomic_store_explicit(&mp->p->preempt, false, memory_order_relaxed);
@@ -155,7 +158,9 @@ static void preempt_handler(int sig, siginfo_t *si, void *uctx)
 	struct gx_p *pp = mp->p;
 	if (!gp || !pp || !atomic_load_explicit(&pp->preempt, memory_order_relaxed) || mp->locks || mp->switchunlock ||
 	    mp->switchparked || gp->nopreempt || mp->lockedg ||
-	    atomic_load_explicit(&gp->status, memory_order_relaxed) != Grunning)
+	    atomic_load_explicit(&gp->status, memory_order_relaxed) != Grunning ||
+	    GX_KM_STATE(atomic_load_explicit((_Atomic uint64_t *)&mp->kslot->mword, memory_order_relaxed)) ==
+		    GX_KM_REVOKED) /* our P is no longer ours: GX_ENTER will see to it */
 		return;
 	ucontext_t *uc = uctx;
 	greg_t *r = uc->uc_mcontext.gregs;

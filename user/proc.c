@@ -318,7 +318,12 @@ static void gentry(void *arg)
 	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
 	switchdone();
+	atomic_signal_fence(memory_order_seq_cst);
+	atomic_store_explicit(&gp->rtdepth, 0, memory_order_relaxed); /* user code from here */
+	atomic_signal_fence(memory_order_seq_cst);
 	gp->fn(gp->arg);
+	atomic_store_explicit(&gp->rtdepth, 1, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
 	goexit1();
 }
 
@@ -354,6 +359,7 @@ static bool execute(gx_g *gp, bool inherit_time)
 		atomic_store_explicit(&pp->slicestart, gx_cputicks(), memory_order_relaxed);
 	}
 	atomic_store_explicit(&pp->preempt, false, memory_order_relaxed); /* a new slice, or resumed */
+	gx_kpub_runq(pp);
 	atomic_store_explicit(&pp->executions, pp->executions + 1, memory_order_relaxed);
 #if GX_ASAN
 	void *fake = NULL;
@@ -386,6 +392,7 @@ static void acquirep(struct gx_p *pp)
 	mp->p = pp;
 	atomic_store_explicit(&pp->m, mp, memory_order_relaxed);
 	atomic_store_explicit(&pp->status, Prunning, memory_order_release);
+	gx_kpub_acquirep(mp, pp);
 	gx_sysmon_kick(); /* one load: sysmon sleeps deeply only while every P is idle */
 }
 
@@ -398,6 +405,7 @@ static struct gx_p *releasep(void)
 {
 	struct gx_m *mp = getm();
 	struct gx_p *pp = mp->p;
+	gx_kpub_releasep(mp, pp, GX_KP_IDLE);
 	atomic_store_explicit(&pp->m, NULL, memory_order_relaxed);
 	mp->p = NULL;
 	atomic_store_explicit(&pp->status, Pidle, memory_order_release);
@@ -415,6 +423,8 @@ static void pidleput(struct gx_p *pp)
 		return;
 	}
 	atomic_store_explicit(&pp->status, Pidle, memory_order_relaxed);
+	pp->kslot->owner = -1;
+	pp->kslot->status = GX_KP_IDLE;
 	pp->link = gx_sched.pidle;
 	gx_sched.pidle = pp;
 	atomic_fetch_add(&gx_sched.npidle, 1);
@@ -481,6 +491,7 @@ static void minit(struct gx_m *mp)
 {
 	gx_tls_m = mp;
 	mp->tid = (pid_t)syscall(SYS_gettid);
+	gx_kassist_minit(mp);
 	mp->fastrand = ((uint64_t)mp->tid << 32) ^ (uint64_t)gx_nanotime() ^ ((uint64_t)mp->id * 0x9E3779B97F4A7C15ULL);
 	if (!mp->fastrand)
 		mp->fastrand = 1;
@@ -534,6 +545,7 @@ static int newm(struct gx_p *pp, bool spinning, int64_t id)
 	mp->id = id;
 	mp->nextp = pp;
 	mp->spinning = spinning;
+	gx_kslot_initm(mp);
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -721,6 +733,7 @@ static void startlockedm(gx_g *gp)
 
 int gx_lock_os_thread(void)
 {
+	GX_ENTER();
 	struct gx_m *mp = getm();
 	if (!mp || !mp->curg)
 		return -EPERM;
@@ -733,6 +746,7 @@ int gx_lock_os_thread(void)
 
 int gx_unlock_os_thread(void)
 {
+	GX_ENTER();
 	struct gx_m *mp = getm();
 	if (!mp || !mp->curg)
 		return -EPERM;
@@ -1130,10 +1144,12 @@ static void schedule(void)
  */
 void gx_ready_g(gx_g *gp, bool next)
 {
+	GX_ASSERT_INRT("gx_ready_g");
 	gx_casgstatus(gp, Gwaiting, Grunnable);
 	struct gx_m *mp = getm();
 	if (mp && mp->p) {
 		gx_runqput(mp->p, gp, next);
+		gx_kpub_runq(mp->p);
 	} else {
 		gx_lock(&gx_sched.lock);
 		gx_globrunqput(gp);
@@ -1204,6 +1220,7 @@ static bool parkdirect(struct gx_m *mp, gx_g *gp)
 
 void gx_gopark(bool (*unlockf)(gx_g *, void *), void *lock, const char *reason)
 {
+	GX_ASSERT_INRT("gx_gopark");
 	struct gx_m *mp = getm();
 	gx_g *gp = mp->curg;
 	gp->waitreason = reason;
@@ -1221,6 +1238,7 @@ void gx_gopark(bool (*unlockf)(gx_g *, void *), void *lock, const char *reason)
 
 int64_t gx_go_attr(const gx_attr *attr, gx_fn fn, void *arg)
 {
+	GX_ENTER();
 	struct gx_m *mp = getm();
 	if (!mp || !mp->curg)
 		return -EPERM;
@@ -1233,6 +1251,7 @@ int64_t gx_go_attr(const gx_attr *attr, gx_fn fn, void *arg)
  * from a goroutine or from g0 with a P (timer callbacks). */
 int64_t gx_newproc(const gx_attr *attr, gx_fn fn, void *arg)
 {
+	GX_ASSERT_INRT("gx_newproc");
 	struct gx_m *mp = getm();
 	if (!mp || !mp->p)
 		return -EPERM;
@@ -1257,6 +1276,7 @@ int64_t gx_newproc(const gx_attr *attr, gx_fn fn, void *arg)
 	if (!gp)
 		return -ENOMEM;
 	gp->fn = fn;
+	atomic_store_explicit(&gp->rtdepth, 1, memory_order_relaxed); /* until gentry calls fn */
 	if (argsize) {
 		memcpy(gp->argbuf, arg, argsize);
 		gp->arg = gp->argbuf;
@@ -1271,6 +1291,7 @@ int64_t gx_newproc(const gx_attr *attr, gx_fn fn, void *arg)
 	atomic_store_explicit(&pp->ncreated, pp->ncreated + 1, memory_order_relaxed);
 	setgstatus(gp, Gdead, Grunnable);
 	gx_runqput(pp, gp, true);
+	gx_kpub_runq(pp);
 	gx_wakep();
 	return id;
 }
@@ -1300,6 +1321,7 @@ int64_t gx_go_copy(gx_fn fn, const void *arg, size_t size)
  */
 int gx_yield(void)
 {
+	GX_ENTER();
 	struct gx_m *mp = getm();
 	if (!mp || !mp->curg)
 		return -EPERM;
@@ -1342,6 +1364,7 @@ gx_g *gx_self(void)
 
 int gx_park(bool (*unlockf)(gx_g *g, void *lock), void *lock, const char *reason)
 {
+	GX_ENTER();
 	if (!getg())
 		return -EPERM;
 	gx_gopark(unlockf, lock, reason ? reason : "park");
@@ -1350,6 +1373,7 @@ int gx_park(bool (*unlockf)(gx_g *g, void *lock), void *lock, const char *reason
 
 void gx_ready(gx_g *g)
 {
+	GX_ENTER();
 	if (!g)
 		return;
 	gx_ready_g(g, true);
@@ -1377,6 +1401,7 @@ static struct gx_p *allocp(int32_t id)
 		return NULL;
 	memset(pp, 0, sizeof(*pp));
 	pp->id = id;
+	gx_kslot_initp(pp);
 	atomic_store(&pp->status, Pdead);
 	gx_allp[id] = pp;
 	return pp;
@@ -1418,6 +1443,7 @@ static int procresize_locked(int32_t n)
 
 int gx_maxprocs(int n)
 {
+	GX_ENTER();
 	if (n < 0 || n > GX_MAXPROCS_LIMIT)
 		return -EINVAL;
 	if (!atomic_load(&gx_sched.started)) {
@@ -1629,6 +1655,7 @@ void gx_main(int (*fn)(int argc, char **argv), int argc, char **argv)
 	}
 	struct gx_m *mp = &m0;
 	mp->id = 0;
+	gx_kslot_initm(mp);
 	gx_sched.mnext = 1;
 	atomic_store(&gx_sched.allm, mp);
 	minit(mp);
@@ -1639,6 +1666,7 @@ void gx_main(int (*fn)(int argc, char **argv), int argc, char **argv)
 	struct gx_p *pp = gx_pidleget();
 	gx_unlock(&gx_sched.lock);
 	acquirep(pp);
+	gx_kassist_attach(); /* before any other M or goroutine exists */
 
 	/* Goroutine 1, with a main-thread-sized stack. */
 	uint32_t cls;
@@ -1647,6 +1675,7 @@ void gx_main(int (*fn)(int argc, char **argv), int argc, char **argv)
 	if (!gp)
 		gx_fatal("out of memory starting the main goroutine");
 	gp->fn = main_goroutine;
+	atomic_store_explicit(&gp->rtdepth, 1, memory_order_relaxed); /* until gentry calls fn */
 	gp->stackclass = cls;
 	gp->goid = newgoid(pp);
 	gp->name = NULL;

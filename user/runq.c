@@ -233,6 +233,7 @@ void gx_globrunqput(gx_g *gp)
 		gx_sched.runqhead = gp;
 	gx_sched.runqtail = gp;
 	atomic_store_explicit(&gx_sched.runqsize, gx_sched.runqsize + 1, memory_order_relaxed);
+	gx_kpub_globrunq();
 }
 
 void gx_globrunqputhead(gx_g *gp)
@@ -242,6 +243,7 @@ void gx_globrunqputhead(gx_g *gp)
 	if (!gx_sched.runqtail)
 		gx_sched.runqtail = gp;
 	atomic_store_explicit(&gx_sched.runqsize, gx_sched.runqsize + 1, memory_order_relaxed);
+	gx_kpub_globrunq();
 }
 
 void gx_globrunqputbatch(gx_g *head, gx_g *tail, int32_t n)
@@ -253,6 +255,7 @@ void gx_globrunqputbatch(gx_g *head, gx_g *tail, int32_t n)
 		gx_sched.runqhead = head;
 	gx_sched.runqtail = tail;
 	atomic_store_explicit(&gx_sched.runqsize, gx_sched.runqsize + n, memory_order_relaxed);
+	gx_kpub_globrunq();
 }
 
 static gx_g *globrunqpop(void)
@@ -290,6 +293,7 @@ gx_g *gx_globrunqget(struct gx_p *pp, int32_t max)
 	if ((uint32_t)n - 1 > room)
 		n = (int32_t)room + 1;
 	atomic_store_explicit(&gx_sched.runqsize, size - n, memory_order_relaxed);
+	gx_kpub_globrunq();
 	gx_g *gp = globrunqpop();
 	uint32_t t = LOAD_RLX(&pp->runqtail);
 	for (int32_t i = 1; i < n; i++)

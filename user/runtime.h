@@ -29,6 +29,7 @@
 #include <sys/types.h>
 
 #include "gmpx.h"
+#include "gmpx_kabi.h"
 #include "arch.h"
 #include "sanitizer.h"
 
@@ -115,6 +116,11 @@ struct gx_g {
 #if GX_TSAN
 	void *tsan_fiber;
 #endif
+	/* Runtime entries this G is inside (GX_ENTER): 0 only while it runs
+	 * goroutine code. A G that is not running is always inside one (it
+	 * parked or yielded in the runtime; a new G starts at 1), so an M
+	 * whose curg has rtdepth 0 is in user code (kassist.c revocation). */
+	_Atomic uint32_t rtdepth;
 	int32_t nopreempt;    /* gx_nopreempt_begin depth: no async preemption */
 	uint32_t lockedcount; /* gx_lock_os_thread nesting */
 	struct gx_m *lockedm; /* gx_lock_os_thread: runs only on this M */
@@ -166,6 +172,11 @@ struct gx_m {
 	bool (*waitunlockf)(gx_g *gp, void *lock);
 	void *waitlock;
 	void *altstack; /* signal stack (stack overflow reports) */
+	/* What the kernel and the runtime share about this M (gmpx_kabi.h):
+	 * a slot of the mmapped state when the kassist is attached, else
+	 * kslot_local. Never changes once the M runs. */
+	struct gx_kabi_m *kslot;
+	struct gx_kabi_m kslot_local;
 	uintptr_t g0_stack_lo;
 	size_t g0_stack_size;
 #if GX_ASAN
@@ -242,6 +253,11 @@ struct gx_p {
 	/* Stack cache for the default class */
 	uintptr_t stackcache[GX_STACKCACHE_MAX];
 	int32_t nstackcache;
+
+	/* What BPF sees of this P (gmpx_kabi.h): the mmapped slot when the
+	 * kassist is attached, else kslot_local. Written by the owner only. */
+	struct gx_kabi_p *kslot;
+	struct gx_kabi_p kslot_local;
 };
 
 /* ---- sched ------------------------------------------------------------ */
@@ -430,6 +446,117 @@ GX_HIDDEN void gx_acquirep(struct gx_p *pp);
 GX_HIDDEN void gx_stopm(void);
 /* Switch to g0 and run fn(curg) there; fn returns the G to run next or NULL. */
 GX_HIDDEN void gx_mcall(gx_g *(*fn)(gx_g *));
+
+/* ---- kassist.c: the kernel assist (trace mode) -------------------------------- */
+/* gx_kassist_attach - at start, before any M but m0: attach to gmpx-sched
+ * if GX_KASSIST / gx_kassist_set asked for it; else (or on failure, with
+ * one log line) stay in off mode. */
+GX_HIDDEN void gx_kassist_attach(void);
+/* A new M: register its thread with the daemon (on the M, in minit). */
+GX_HIDDEN void gx_kassist_minit(struct gx_m *mp);
+/* sysmon's retake: take pp from an M blocked in the kernel in goroutine
+ * code if pp has work (trace mode; false otherwise). */
+GX_HIDDEN bool gx_kassist_retake(struct gx_p *pp, int64_t now);
+/* Revoke pp now if its M's word says BLOCKED (testing.c's fake kernel). */
+GX_HIDDEN bool gx_kassist_tryrevoke(struct gx_p *pp, int64_t now);
+extern GX_HIDDEN bool gx_kassist_testing;
+/* The slow path of GX_ENTER: this M's P was revoked while it was blocked. */
+GX_HIDDEN void gx_revoked(void);
+extern GX_HIDDEN _Atomic bool gx_kassist_active;
+extern GX_HIDDEN const struct gx_policy gx_off_policy;
+GX_HIDDEN bool gx_off_preempt(struct gx_p *pp, struct gx_m *mp);
+
+extern GX_HIDDEN struct gx_kabi_proc *gx_kabi; /* the mmapped state, NULL if never attached */
+
+static inline void gx_kslot_initm(struct gx_m *mp)
+{
+	mp->kslot = &mp->kslot_local;
+	mp->kslot_local.p = -1;
+	mp->kslot_local.mword = GX_KM_WORD(0, GX_KM_RUNNING);
+}
+static inline void gx_kslot_initp(struct gx_p *pp)
+{
+	pp->kslot = gx_kabi && pp->id < GX_KABI_MAX_P ? &gx_kabi->p[pp->id] : &pp->kslot_local;
+	pp->kslot->owner = -1;
+	pp->kslot->cpu = -1;
+}
+
+/* Publishing for BPF: plain stores on lines the writer owns. */
+/* The global queue's length, for BPF's "work around" test. sched.lock held. */
+static inline void gx_kpub_globrunq(void)
+{
+	if (gx_kabi)
+		gx_kabi->hdr.globrunq = (uint32_t)atomic_load_explicit(&gx_sched.runqsize, memory_order_relaxed);
+}
+static inline void gx_kpub_acquirep(struct gx_m *mp, struct gx_p *pp)
+{
+	mp->kslot->p = pp->id;
+	mp->kslot->rstate = GX_RM_RUNNING;
+	pp->kslot->owner = (int32_t)mp->id;
+	pp->kslot->status = GX_KP_RUNNING;
+}
+static inline void gx_kpub_releasep(struct gx_m *mp, struct gx_p *pp, uint32_t pstatus)
+{
+	pp->kslot->owner = -1;
+	pp->kslot->status = pstatus;
+	mp->kslot->rstate = pstatus == GX_KP_SYSCALL ? GX_RM_SYSCALL : GX_RM_IDLE;
+	if (pstatus != GX_KP_SYSCALL)
+		mp->kslot->p = -1;
+}
+
+static inline void gx_kpub_runq(struct gx_p *pp)
+{
+	pp->kslot->nrunq = atomic_load_explicit(&pp->runqtail, memory_order_relaxed) -
+			   atomic_load_explicit(&pp->runqhead, memory_order_relaxed) +
+			   (atomic_load_explicit(&pp->runnext, memory_order_relaxed) != NULL);
+}
+
+/*
+ * GX_ENTER - first statement of every public function that may touch the
+ * P or switch goroutines. It marks the goroutine as inside the runtime for
+ * the scope (so sysmon never revokes the P of an M that blocked halfway
+ * through runtime code) and notices, with one load and compare, that the
+ * P was revoked while the M was blocked in an unwrapped call: then it
+ * takes the exitsyscall path first. The compiler barriers keep the marks
+ * where they are written: a block (a page fault) can happen anywhere.
+ */
+static inline gx_g *gx_rtenter(void)
+{
+	struct gx_m *mp = getm();
+	gx_g *gp;
+	if (!mp || !(gp = mp->curg))
+		return NULL;
+	atomic_store_explicit(&gp->rtdepth, atomic_load_explicit(&gp->rtdepth, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	if (unlikely(GX_KM_STATE(atomic_load_explicit((_Atomic uint64_t *)&mp->kslot->mword, memory_order_relaxed)) ==
+		     GX_KM_REVOKED))
+		gx_revoked();
+	return gp;
+}
+static inline void gx_rtleave(gx_g *const *gpp)
+{
+	gx_g *gp = *gpp;
+	if (gp) {
+		atomic_signal_fence(memory_order_seq_cst);
+		atomic_store_explicit(&gp->rtdepth, atomic_load_explicit(&gp->rtdepth, memory_order_relaxed) - 1,
+				      memory_order_relaxed);
+	}
+}
+#define GX_ENTER() gx_g *const gx_entered_ __attribute__((cleanup(gx_rtleave), unused)) = gx_rtenter()
+/* Sanitizer (test) builds check that goroutine code reaches the scheduler
+ * only through a GX_ENTER'd public function. */
+#if GX_ASAN || GX_TSAN
+#define GX_ASSERT_INRT(where)                                                                      \
+	do {                                                                                       \
+		gx_g *gx_ai_g = getg();                                                            \
+		if (gx_ai_g && atomic_load_explicit(&gx_ai_g->rtdepth, memory_order_relaxed) == 0) \
+			gx_fatal("%s: goroutine %lld entered the runtime without GX_ENTER", where, \
+				 (long long)gx_ai_g->goid);                                        \
+	} while (0)
+#else
+#define GX_ASSERT_INRT(where) ((void)0)
+#endif
 
 /* ---- preempt.c ---------------------------------------------------------------- */
 GX_HIDDEN void gx_preemptinit(void);

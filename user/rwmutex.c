@@ -67,6 +67,7 @@ static inline _Atomic int32_t *reader_wait(gx_rwmutex *rw)
 
 int gx_rwmutex_rlock(gx_rwmutex *rw)
 {
+	GX_ENTER();
 	if (!getg())
 		return -EPERM;
 	if (atomic_fetch_add(reader_count(rw), 1) + 1 < 0) {
@@ -89,6 +90,7 @@ int gx_rwmutex_tryrlock(gx_rwmutex *rw)
 
 int gx_rwmutex_runlock(gx_rwmutex *rw)
 {
+	GX_ENTER();
 	int32_t c = atomic_load(reader_count(rw));
 	do {
 		/* 0: nobody holds it; -MAX_READERS: only a writer does. */
@@ -105,6 +107,7 @@ int gx_rwmutex_runlock(gx_rwmutex *rw)
 
 int gx_rwmutex_lock(gx_rwmutex *rw)
 {
+	GX_ENTER();
 	if (!getg())
 		return -EPERM;
 	gx_mutex_lock(&rw->w); /* no other writer past this point */
@@ -129,6 +132,7 @@ int gx_rwmutex_trylock(gx_rwmutex *rw)
 
 int gx_rwmutex_unlock(gx_rwmutex *rw)
 {
+	GX_ENTER();
 	int32_t c = atomic_load(reader_count(rw));
 	do {
 		if (c >= 0)

@@ -348,6 +348,7 @@ out:
 
 int gx_select(gx_case *cases, int n, int64_t deadline)
 {
+	GX_ENTER();
 	if (n < 0 || (n > 0 && !cases))
 		return -EINVAL;
 	for (int i = 0; i < n; i++) {

@@ -25,6 +25,7 @@
 
 int gx_wg_add(gx_waitgroup *wg, int delta)
 {
+	GX_ENTER();
 	_Atomic uint64_t *state = (_Atomic uint64_t *)&wg->state;
 	/* Add(0) changes nothing. It must not go on: racing with the Add that
 	 * took the counter to 0, it would see the same "0 with waiters" state
@@ -59,11 +60,13 @@ int gx_wg_add(gx_waitgroup *wg, int delta)
 
 int gx_wg_done(gx_waitgroup *wg)
 {
+	GX_ENTER();
 	return gx_wg_add(wg, -1);
 }
 
 int gx_wg_wait(gx_waitgroup *wg)
 {
+	GX_ENTER();
 	if (!getg())
 		return -EPERM;
 	_Atomic uint64_t *state = (_Atomic uint64_t *)&wg->state;
@@ -149,6 +152,7 @@ static __attribute__((noinline)) void mutex_lockslow(gx_mutex *mu)
 
 int gx_mutex_lock(gx_mutex *mu)
 {
+	GX_ENTER();
 	if (!getg())
 		return -EPERM;
 	int32_t zero = 0;
@@ -194,6 +198,7 @@ static __attribute__((noinline)) void mutex_unlockslow(gx_mutex *mu, int32_t new
 
 int gx_mutex_unlock(gx_mutex *mu)
 {
+	GX_ENTER();
 	_Atomic int32_t *state = (_Atomic int32_t *)&mu->state;
 	/* Only the holder clears the locked bit, so once we have seen it set
 	 * it stays set until our subtraction: one load, one atomic add, as

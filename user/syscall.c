@@ -49,6 +49,7 @@ void gx_entersyscall(void)
 	atomic_fetch_add_explicit(&pp->syscalltick, 1, memory_order_relaxed);
 	atomic_store_explicit(&pp->syscallwhen, now, memory_order_relaxed);
 	mp->oldp = pp;
+	gx_kpub_releasep(mp, pp, GX_KP_SYSCALL);
 	mp->p = NULL;
 	atomic_store_explicit(&pp->m, NULL, memory_order_relaxed);
 	atomic_store_explicit(&pp->status, Psyscall, memory_order_release);
@@ -100,11 +101,15 @@ void gx_exitsyscall(void)
 		/* fast path: nobody took our P */
 		mp->p = oldp;
 		atomic_store_explicit(&oldp->m, mp, memory_order_relaxed);
+		gx_kpub_acquirep(mp, oldp);
 		atomic_store_explicit(&gp->status, Grunning, memory_order_release);
 		mp->locks--;
 		gx_preempt_point();
 		return;
 	}
+	/* our P was handed off: no P until we get one */
+	mp->kslot->rstate = GX_RM_IDLE;
+	mp->kslot->p = -1;
 	/* an idle P? */
 	gx_lock(&gx_sched.lock);
 	struct gx_p *pp = gx_pidleget();
@@ -125,6 +130,7 @@ void gx_exitsyscall(void)
 
 int gx_syscall_enter(void)
 {
+	GX_ENTER();
 	struct gx_m *mp = getm();
 	if (!mp || !mp->curg || !mp->p)
 		return -EPERM;
@@ -134,6 +140,7 @@ int gx_syscall_enter(void)
 
 int gx_syscall_enter_block(void)
 {
+	GX_ENTER();
 	struct gx_m *mp = getm();
 	if (!mp || !mp->curg || !mp->p)
 		return -EPERM;
@@ -151,6 +158,7 @@ static __attribute__((noinline, noipa)) void seterrno(int e)
 
 int gx_syscall_exit(void)
 {
+	GX_ENTER();
 	struct gx_m *mp = getm();
 	if (!mp || !mp->curg || atomic_load(&mp->curg->status) != Gsyscall)
 		return -EPERM;
@@ -177,31 +185,38 @@ int gx_syscall_exit(void)
 
 ssize_t gx_sys_read(int fd, void *buf, size_t n)
 {
+	GX_ENTER();
 	WRAP(ssize_t, gx_syscall_enter, read(fd, buf, n));
 }
 ssize_t gx_sys_write(int fd, const void *buf, size_t n)
 {
+	GX_ENTER();
 	WRAP(ssize_t, gx_syscall_enter, write(fd, buf, n));
 }
 ssize_t gx_sys_pread(int fd, void *buf, size_t n, off_t off)
 {
+	GX_ENTER();
 	WRAP(ssize_t, gx_syscall_enter, pread(fd, buf, n, off));
 }
 ssize_t gx_sys_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
+	GX_ENTER();
 	WRAP(ssize_t, gx_syscall_enter, pwrite(fd, buf, n, off));
 }
 int gx_sys_fsync(int fd)
 {
+	GX_ENTER();
 	WRAP(int, gx_syscall_enter, fsync(fd));
 }
 int gx_sys_stat(const char *path, struct stat *st)
 {
+	GX_ENTER();
 	WRAP(int, gx_syscall_enter, stat(path, st));
 }
 
 int gx_sys_open(const char *path, int flags, ...)
 {
+	GX_ENTER();
 	mode_t mode = 0;
 	if (flags & (O_CREAT | O_TMPFILE)) {
 		va_list ap;
@@ -214,6 +229,7 @@ int gx_sys_open(const char *path, int flags, ...)
 
 pid_t gx_sys_waitpid(pid_t pid, int *status, int options)
 {
+	GX_ENTER();
 	if (options & WNOHANG)
 		WRAP(pid_t, gx_syscall_enter, waitpid(pid, status, options));
 	WRAP(pid_t, gx_syscall_enter_block, waitpid(pid, status, options));
@@ -221,6 +237,7 @@ pid_t gx_sys_waitpid(pid_t pid, int *status, int options)
 
 int gx_sys_sleep(int64_t ns)
 {
+	GX_ENTER();
 	if (ns <= 0)
 		return 0;
 	struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};

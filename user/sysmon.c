@@ -115,20 +115,20 @@ static void off_entersyscall(struct gx_m *mp, struct gx_p *pp, int64_t now)
 	off_sysmon_wake();
 }
 
-static bool off_preempt(struct gx_p *pp, struct gx_m *mp)
+bool gx_off_preempt(struct gx_p *pp, struct gx_m *mp)
 {
 	(void)pp;
 	return gx_asyncpreempt_enabled ? gx_preemptm(mp) : true;
 }
 
-static const struct gx_policy off_policy = {
+const struct gx_policy gx_off_policy = {
 	.name = "off",
 	.entersyscall = off_entersyscall,
 	.sysmon_sleep = off_sysmon_sleep,
 	.sysmon_wake = off_sysmon_wake,
-	.preempt = off_preempt,
+	.preempt = gx_off_preempt,
 };
-const struct gx_policy *gx_policy = &off_policy;
+const struct gx_policy *gx_policy = &gx_off_policy;
 
 void gx_sysmon_kick(void)
 {
@@ -181,6 +181,11 @@ static int retake(int64_t now, int64_t *next, bool *busy)
 			}
 		} else if (st == Prunning) {
 			*busy = true;
+			/* trace mode: its M is asleep in the kernel, in goroutine code */
+			if (gx_kassist_retake(pp, now)) {
+				n++;
+				continue;
+			}
 			uint32_t t = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
 			if (pp->sysmon_schedtick != t) {
 				/* A new slice since we last looked. It began after that

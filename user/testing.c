@@ -54,3 +54,46 @@ int gx_test_async_preempt_enabled(void)
 {
 	return gx_asyncpreempt_enabled;
 }
+
+int gx_test_fake_kblock(int pid)
+{
+	if (pid < 0 || pid >= atomic_load(&gx_sched.nallp) || !gx_allp[pid])
+		return -1;
+	struct gx_p *pp = gx_allp[pid];
+	struct gx_m *mp = atomic_load(&pp->m);
+	if (!mp)
+		return -1;
+	_Atomic uint64_t *wp = (_Atomic uint64_t *)&mp->kslot->mword;
+	uint64_t w = atomic_load(wp);
+	if (GX_KM_STATE(w) == GX_KM_REVOKED ||
+	    !atomic_compare_exchange_strong(wp, &w, GX_KM_WORD(GX_KM_SEQ(w) + 1, GX_KM_BLOCKED)))
+		return 0;
+	mp->kslot->block_ns = (uint64_t)gx_nanotime();
+	gx_kassist_testing = true;
+	bool r = gx_kassist_tryrevoke(pp, gx_nanotime());
+	if (!r) { /* not taken: the M "wakes" as BPF would mark it */
+		w = atomic_load(wp);
+		if (GX_KM_STATE(w) == GX_KM_BLOCKED)
+			atomic_compare_exchange_strong(wp, &w, GX_KM_WORD(GX_KM_SEQ(w), GX_KM_RUNNING));
+	}
+	return r;
+}
+
+int gx_test_p_mtid(int pid)
+{
+	if (pid < 0 || pid >= atomic_load(&gx_sched.nallp) || !gx_allp[pid])
+		return 0;
+	struct gx_m *mp = atomic_load(&gx_allp[pid]->m);
+	return mp ? mp->tid : 0;
+}
+
+const struct gx_kabi_proc *gx_test_kabi(void)
+{
+	return gx_kabi;
+}
+
+int gx_test_mtid(void)
+{
+	struct gx_m *mp = getm();
+	return mp ? mp->tid : 0;
+}

@@ -31,6 +31,20 @@ uint64_t gx_test_async_preemptions(void);
 /* Whether asynchronous preemption is on (off under TSan or asyncpreemptoff=1). */
 int gx_test_async_preempt_enabled(void);
 
+/* kassist (test_kassist.c). gx_test_fake_kblock: do what the BPF program
+ * does when P pid's M blocks in the kernel (its word -> BLOCKED), then what
+ * sysmon does on the event (revoke the P if the M was in goroutine code
+ * and the P has work). Returns 1 if the P was revoked, 0 if not, -1 if
+ * pid has no M. Only while that M is asleep in the kernel. */
+int gx_test_fake_kblock(int pid);
+/* Thread id of P pid's M, 0 if none. */
+int gx_test_p_mtid(int pid);
+/* The state shared with the kernel, NULL if never attached. */
+struct gx_kabi_proc;
+const struct gx_kabi_proc *gx_test_kabi(void);
+/* Thread id of the calling goroutine's M. */
+int gx_test_mtid(void);
+
 /* Goroutines waiting to send on / receive from c (no lock: a snapshot). */
 struct gx_chan;
 void gx_chanwaiters(struct gx_chan *c, int *nsend, int *nrecv);

@@ -152,6 +152,7 @@ bool gx_deltimer(struct gx_rtimer *t)
 void gx_addtimer(struct gx_rtimer *t, int64_t when, int64_t period, void (*f)(void *, uintptr_t), void *arg,
 		 uintptr_t seq)
 {
+	GX_ASSERT_INRT("gx_addtimer");
 	if (when <= 0)
 		when = 1; /* 0 means "not armed" in timer0when */
 	gx_lock(&t->lock);
@@ -289,6 +290,7 @@ static bool sleep_arm(gx_g *gp, void *arg)
 
 int gx_sleep_until(int64_t deadline)
 {
+	GX_ENTER();
 	if (!getg())
 		return -EPERM;
 	if (deadline < 0)
@@ -305,6 +307,7 @@ int gx_sleep_until(int64_t deadline)
 
 int gx_sleep(int64_t ns)
 {
+	GX_ENTER();
 	if (!getg())
 		return -EPERM;
 	if (ns <= 0)

@@ -64,11 +64,13 @@ static int timer_new(gx_timer **out, int64_t ns, int64_t period, gx_fn fn, void 
 
 int gx_timer_make(gx_timer **t, int64_t ns)
 {
+	GX_ENTER();
 	return timer_new(t, ns, 0, NULL, NULL);
 }
 
 int gx_ticker_make(gx_timer **t, int64_t period)
 {
+	GX_ENTER();
 	if (period <= 0)
 		return -EINVAL;
 	return timer_new(t, period, period, NULL, NULL);
@@ -76,11 +78,13 @@ int gx_ticker_make(gx_timer **t, int64_t period)
 
 int gx_after(gx_timer **t, int64_t ns)
 {
+	GX_ENTER();
 	return timer_new(t, ns, 0, NULL, NULL);
 }
 
 int gx_after_func(gx_timer **t, int64_t ns, gx_fn fn, void *arg)
 {
+	GX_ENTER();
 	if (!fn)
 		return -EINVAL;
 	return timer_new(t, ns, 0, fn, arg);
@@ -101,6 +105,7 @@ static void drain(struct gx_timer *t)
 
 int gx_timer_stop(gx_timer *t)
 {
+	GX_ENTER();
 	if (!t)
 		return -EINVAL;
 	bool active = gx_deltimer(&t->rt);
@@ -110,6 +115,7 @@ int gx_timer_stop(gx_timer *t)
 
 int gx_timer_reset(gx_timer *t, int64_t ns)
 {
+	GX_ENTER();
 	if (!t || ns < 0)
 		return -EINVAL;
 	bool active = gx_deltimer(&t->rt);
@@ -126,6 +132,7 @@ int gx_timer_reset(gx_timer *t, int64_t ns)
 
 void gx_timer_free(gx_timer *t)
 {
+	GX_ENTER();
 	if (!t)
 		return;
 	gx_deltimer(&t->rt);

@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_kassist.c - the kernel assist, trace mode (user/kassist.c,
+ * bpf/gmpx_trace.bpf.c, tools/gmpx-sched).
+ *
+ * The first tests drive the P revocation protocol with a fake kernel (the
+ * test does to an M's word what the BPF program does when the M blocks),
+ * so they run in every build, sanitizers included. The rest need the real
+ * thing: root, BTF and build/gmpx-sched; each starts its own daemon on a
+ * private socket and pin directory and skips (exit 4) with the reason when
+ * it cannot. The daemon dies with the test (PR_SET_PDEATHSIG).
+ */
+#include "gx_test.h"
+#include "gmpx_kabi.h"
+
+#include <grp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define GX_US ((int64_t)1000)
+#define GX_MS ((int64_t)1000000)
+
+/* ---- the blocked-reader scenario ---------------------------------------------------- */
+/*
+ * One P. A goroutine blocks in an UNWRAPPED read() on a pipe while holding
+ * it; the main goroutine waits behind it in the run queue. A helper thread
+ * writes the pipe after `write_after` ns. With the P handed off, main runs
+ * long before the write; without, only after it.
+ */
+static int kpipe[2];
+static _Atomic int blocker_tid;
+static _Atomic bool blocker_done;
+static _Atomic int blocker_p_after = -2;
+static _Atomic int64_t main_resumed_ns, written_ns;
+static int64_t write_after_ns;
+static _Atomic int fake_result = -9;
+static bool use_fake;
+
+static void unwrapped_reader(void *arg)
+{
+	(void)arg;
+	atomic_store(&blocker_tid, gx_test_mtid());
+	char c;
+	ssize_t n = read(kpipe[0], &c, 1); /* no GX_SYSCALL: the runtime does not know */
+	EXPECT_EQ(n, 1);
+	/* First runtime entry after the call: a revoked P is noticed here. */
+	gx_yield();
+	atomic_store(&blocker_p_after, gx_test_current_p());
+	atomic_store(&blocker_done, true);
+}
+
+static bool thread_sleeping(int tid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'S' || p[2] == 'D');
+}
+
+static void *writer_thread(void *arg)
+{
+	(void)arg;
+	int64_t t0 = gxt_now_ns();
+	while (!atomic_load(&blocker_tid) && gxt_now_ns() - t0 < 5000 * GX_MS)
+		usleep(100);
+	int tid = atomic_load(&blocker_tid);
+	while (!thread_sleeping(tid) && gxt_now_ns() - t0 < 5000 * GX_MS)
+		usleep(100);
+	if (use_fake) {
+		usleep(2000); /* deep in read() */
+		atomic_store(&fake_result, gx_test_fake_kblock(0));
+	}
+	while (gxt_now_ns() - t0 < write_after_ns)
+		usleep(500);
+	atomic_store(&written_ns, gxt_now_ns());
+	ssize_t w = write(kpipe[1], "x", 1);
+	(void)w;
+	return NULL;
+}
+
+static gx_waitgroup kwg;
+static _Atomic int kran;
+static void small_worker(void *arg)
+{
+	(void)arg;
+	gx_yield();
+	atomic_fetch_add(&kran, 1);
+	gx_wg_done(&kwg);
+}
+
+/* Returns how long main waited behind the blocked reader. */
+static int64_t run_blocked_reader(int64_t write_after)
+{
+	ASSERT_EQ(pipe(kpipe), 0);
+	atomic_store(&blocker_tid, 0);
+	atomic_store(&blocker_done, false);
+	atomic_store(&written_ns, 0);
+	write_after_ns = write_after;
+	pthread_t th;
+	ASSERT_EQ(pthread_create(&th, NULL, writer_thread, NULL), 0);
+	int64_t t0 = gxt_now_ns();
+	gx_go(unwrapped_reader, NULL);
+	gx_yield(); /* the reader runs and blocks on our only P */
+	int64_t waited = gxt_now_ns() - t0;
+	atomic_store(&main_resumed_ns, gxt_now_ns());
+	/* other goroutines run too, with the reader still blocked */
+	atomic_store(&kran, 0);
+	for (int i = 0; i < 50; i++) {
+		gx_wg_add(&kwg, 1);
+		gx_go(small_worker, NULL);
+	}
+	gx_wg_wait(&kwg);
+	EXPECT_EQ(atomic_load(&kran), 50);
+	pthread_join(th, NULL);
+	int64_t deadline = gxt_now_ns() + 5000 * GX_MS;
+	while (!atomic_load(&blocker_done) && gxt_now_ns() < deadline)
+		gx_sleep(GX_MS);
+	EXPECT_TRUE(atomic_load(&blocker_done));
+	EXPECT_GE(atomic_load(&blocker_p_after), 0); /* it got a P back */
+	close(kpipe[0]);
+	close(kpipe[1]);
+	return waited;
+}
+
+/* ---- fake kernel: the protocol in every build -------------------------------------- */
+
+GX_TEST_PROCS(revoke_unwrapped_read_fake_kernel, 1, 60)
+{
+	use_fake = true;
+	int64_t waited = run_blocked_reader(300 * GX_MS);
+	use_fake = false;
+	EXPECT_EQ(atomic_load(&fake_result), 1);
+	TH_LOG("main waited %lld us behind the blocked reader (pipe written at 300 ms)", (long long)(waited / GX_US));
+	/* main ran before the pipe was written: the P was handed off */
+	EXPECT_LT(waited, 250 * GX_MS);
+	EXPECT_GT(atomic_load(&written_ns), 0);
+	EXPECT_LT(atomic_load(&main_resumed_ns), atomic_load(&written_ns));
+	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_OFF);
+}
+
+/* A goroutine blocked inside the runtime keeps its P: a goroutine parked in
+ * a runtime call is never "in goroutine code". Here the M that holds the P
+ * is blocked, but in gx_sys_sleep, which released the P already; the fake
+ * block must find nothing to take. */
+static _Atomic bool sleeper_done;
+static void runtime_sleeper(void *arg)
+{
+	(void)arg;
+	atomic_store(&blocker_tid, gx_test_mtid());
+	gx_sys_sleep(50 * GX_MS);
+	atomic_store(&sleeper_done, true);
+}
+
+GX_TEST_PROCS(revoke_refused_without_goroutine_code, 2, 30)
+{
+	/* P0 is ours and we are running: a fake block on our own M (which is
+	 * in the runtime right now, inside the test accessor's caller) must
+	 * not revoke. */
+	EXPECT_EQ(gx_test_fake_kblock(gx_test_current_p()), 0);
+	atomic_store(&blocker_tid, 0);
+	gx_go(runtime_sleeper, NULL);
+	while (!atomic_load(&sleeper_done))
+		gx_sleep(GX_MS);
+	EXPECT_TRUE(atomic_load(&sleeper_done));
+	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_OFF);
+	EXPECT_NE(strstr(gx_kassist_status(), "off"), NULL);
+}
+
+TEST(kassist_api_errors)
+{
+	EXPECT_EQ(gx_kassist_set(-1), -EINVAL);
+	EXPECT_EQ(gx_kassist_set(7), -EINVAL);
+	EXPECT_EQ(gx_kassist_set(GX_KASSIST_OFF), 0);
+	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_OFF);
+}
+
+/* ---- the real kernel --------------------------------------------------------------- */
+
+static char ksock[100], kpins[96];
+static pid_t kdaemon;
+
+static const char *sched_bin(void)
+{
+	const char *b = getenv("GXT_SCHED");
+	return b && *b ? b : "build/gmpx-sched";
+}
+
+/* need_bpf - skip unless this process can load BPF with BTF. */
+static void need_bpf(void)
+{
+	if (geteuid() != 0)
+		SKIP(return, "needs root (BPF)");
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+		SKIP(return, "no kernel BTF (/sys/kernel/btf/vmlinux)");
+	if (access(sched_bin(), X_OK) != 0)
+		SKIP(return, "%s not built (BPF tools missing?)", sched_bin());
+	if (gx_test_sanitized() == 2)
+		SKIP(return, "TSan: sysmon reads a blocked M's fields without atomics by design");
+}
+
+static void stop_daemon(void)
+{
+	if (kdaemon > 0 && getpid() != kdaemon)
+		kill(kdaemon, SIGTERM);
+}
+
+/* start_daemon - a private gmpx-sched for this test; GX_KASSIST_SOCK
+ * points at it. It goes when the test does (atexit, and
+ * PR_SET_PDEATHSIG if the test is killed). */
+static void start_daemon(void)
+{
+	need_bpf();
+	snprintf(ksock, sizeof(ksock), "/tmp/gxt-kassist-%d/sched.sock", getpid());
+	snprintf(kpins, sizeof(kpins), "/sys/fs/bpf/gxt-kassist-%d", getpid());
+	pid_t parent = getpid();
+	kdaemon = fork();
+	ASSERT_GE(kdaemon, 0);
+	if (kdaemon == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		int null = open("/dev/null", O_WRONLY);
+		if (!getenv("GXT_SCHED_VERBOSE") && null >= 0)
+			dup2(null, 2);
+		execl(sched_bin(), sched_bin(), "--socket", ksock, "--pin-dir", kpins, (char *)NULL);
+		_exit(127);
+	}
+	int64_t t0 = gxt_now_ns();
+	struct stat st;
+	while (stat(ksock, &st) != 0) {
+		int status;
+		if (waitpid(kdaemon, &status, WNOHANG) == kdaemon)
+			SKIP(return, "gmpx-sched exited at start (status %d): cannot load BPF here", status);
+		ASSERT_LT(gxt_now_ns() - t0, 10000 * GX_MS);
+		usleep(2000);
+	}
+	setenv("GX_KASSIST_SOCK", ksock, 1);
+	atexit(stop_daemon);
+}
+
+/* KTEST - a test whose runtime starts in `mode`, with a private daemon. */
+#define KTEST(name, procs, mode, secs)                   \
+	static void kt_body_##name(void);                \
+	static int kt_main_##name(int argc, char **argv) \
+	{                                                \
+		(void)argc;                              \
+		(void)argv;                              \
+		kt_body_##name();                        \
+		return harness_child_status();           \
+	}                                                \
+	TEST_TIMEOUT(name, secs)                         \
+	{                                                \
+		char *argv[] = {(char *)#name, NULL};    \
+		start_daemon();                          \
+		gx_maxprocs(procs);                      \
+		ASSERT_EQ(gx_kassist_set(mode), 0);      \
+		gx_main(kt_main_##name, 1, argv);        \
+	}                                                \
+	static void kt_body_##name(void)
+
+KTEST(trace_mode_attaches, 2, GX_KASSIST_TRACE, 60)
+{
+	ASSERT_EQ(gx_kassist_mode(), GX_KASSIST_TRACE);
+	const struct gx_kabi_proc *kp = gx_test_kabi();
+	ASSERT_NE(kp, NULL);
+	EXPECT_EQ(kp->hdr.magic, GX_KABI_MAGIC);
+	EXPECT_EQ(kp->hdr.version, (uint32_t)GX_KABI_VERSION);
+	EXPECT_EQ(kp->hdr.tgid, (uint32_t)getpid());
+	EXPECT_EQ(kp->hdr.np, 2u);
+	/* our M is registered and seen by BPF blocking and running */
+	int tid = gx_test_mtid();
+	int slot = -1;
+	for (uint32_t i = 0; i < kp->hdr.nm && i < GX_KABI_MAX_M; i++)
+		if (kp->m[i].tid == tid)
+			slot = (int)i;
+	ASSERT_GE(slot, 0);
+	uint32_t b0 = kp->m[slot].nblocks;
+	gx_nopreempt_begin(); /* stay on this M until we have looked */
+	usleep(2000);	      /* unwrapped: a block only the kernel sees */
+	uint32_t b1 = kp->m[slot].nblocks;
+	uint64_t w = __atomic_load_n(&kp->m[slot].mword, __ATOMIC_RELAXED);
+	uint64_t blocked = kp->m[slot].block_ns, ran = kp->m[slot].run_ns;
+	gx_nopreempt_end();
+	EXPECT_GT(b1, b0);
+	EXPECT_EQ(GX_KM_STATE(w), (uint32_t)GX_KM_RUNNING);
+	EXPECT_GT(ran, blocked);
+	/* every registered thread is one of ours */
+	for (uint32_t i = 0; i < kp->hdr.nm && i < GX_KABI_MAX_M; i++) {
+		if (!kp->m[i].tid)
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/task/%d", kp->m[i].tid);
+		EXPECT_EQ(access(path, F_OK), 0);
+	}
+}
+
+KTEST(trace_unwrapped_read_hands_off_p, 1, GX_KASSIST_TRACE, 60)
+{
+	ASSERT_EQ(gx_kassist_mode(), GX_KASSIST_TRACE);
+	int64_t waited = run_blocked_reader(500 * GX_MS);
+	const struct gx_kabi_proc *kp = gx_test_kabi();
+	TH_LOG("trace mode: main waited %lld us behind a goroutine blocked in an unwrapped read() (pipe written "
+	       "at 500 ms); revokes %llu, events %llu",
+	       (long long)(waited / GX_US), (unsigned long long)kp->hdr.revokes, (unsigned long long)kp->hdr.events);
+	EXPECT_LT(waited, 100 * GX_MS); /* typically tens of us; generous for a loaded CI box */
+	EXPECT_GE(kp->hdr.revokes, 1u);
+	EXPECT_LT(atomic_load(&main_resumed_ns), atomic_load(&written_ns));
+	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_TRACE);
+}
+
+GX_TEST_PROCS(off_unwrapped_read_stalls, 1, 60)
+{
+	int64_t waited = run_blocked_reader(300 * GX_MS);
+	TH_LOG("off mode: main waited %lld us behind a goroutine blocked in an unwrapped read() (pipe written at "
+	       "300 ms)",
+	       (long long)(waited / GX_US));
+	/* nobody knows the M blocked: main runs only after the write */
+	EXPECT_GE(waited, 250 * GX_MS);
+	EXPECT_GE(atomic_load(&main_resumed_ns), atomic_load(&written_ns));
+}
+
+/* The daemon SIGKILLed mid-run: fall back, lose nothing. */
+static gx_waitgroup churn_wg;
+static _Atomic int churn_done;
+static _Atomic bool churn_stop;
+static void churner(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+	int64_t rounds = 0;
+	while (!atomic_load(&churn_stop)) {
+		if (i % 2)
+			usleep(200); /* unwrapped: the kernel sees the block */
+		else
+			gx_sys_sleep(200 * GX_US);
+		gx_yield();
+		rounds++;
+	}
+	EXPECT_GT(rounds, 0);
+	atomic_fetch_add(&churn_done, 1);
+	gx_wg_done(&churn_wg);
+}
+
+KTEST(trace_daemon_killed_falls_back, 2, GX_KASSIST_TRACE, 60)
+{
+	ASSERT_EQ(gx_kassist_mode(), GX_KASSIST_TRACE);
+	enum { N = 40 };
+	for (int i = 0; i < N; i++) {
+		gx_wg_add(&churn_wg, 1);
+		gx_go(churner, (void *)(intptr_t)i);
+	}
+	gx_sleep(200 * GX_MS);
+	kill(kdaemon, SIGKILL);
+	int status;
+	gx_sys_waitpid(kdaemon, &status, 0);
+	int64_t t0 = gxt_now_ns();
+	while (gx_kassist_mode() != GX_KASSIST_OFF && gxt_now_ns() - t0 < 5000 * GX_MS)
+		gx_sleep(GX_MS);
+	TH_LOG("fell back %lld ms after the SIGKILL: %s", (long long)((gxt_now_ns() - t0) / GX_MS),
+	       gx_kassist_status());
+	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_OFF);
+	EXPECT_NE(strstr(gx_kassist_status(), "went away"), NULL);
+	gx_sleep(100 * GX_MS); /* keep running in off mode */
+	atomic_store(&churn_stop, true);
+	gx_wg_wait(&churn_wg);
+	EXPECT_EQ(atomic_load(&churn_done), N);
+	EXPECT_EQ(gxt_settle_goroutines(1), 1);
+}
+
+/* Run as nobody: the daemon refuses, the runtime says why and runs off. */
+static int nobody_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_OFF);
+	TH_LOG("as uid %d: %s", (int)getuid(), gx_kassist_status());
+	EXPECT_NE(strstr(gx_kassist_status(), "trace mode unavailable"), NULL);
+	EXPECT_NE(strstr(gx_kassist_status(), "refused"), NULL);
+	atomic_store(&kran, 0);
+	for (int i = 0; i < 20; i++) {
+		gx_wg_add(&kwg, 1);
+		gx_go(small_worker, NULL);
+	}
+	gx_wg_wait(&kwg);
+	EXPECT_EQ(atomic_load(&kran), 20);
+	return harness_child_status();
+}
+
+TEST_TIMEOUT(trace_unprivileged_falls_back, 60)
+{
+	start_daemon();
+	ASSERT_EQ(setgroups(0, NULL), 0);
+	ASSERT_EQ(setgid(65534), 0);
+	ASSERT_EQ(setuid(65534), 0);
+	ASSERT_EQ(gx_kassist_set(GX_KASSIST_TRACE), 0);
+	char *argv[] = {(char *)"nobody", NULL};
+	gx_main(nobody_main, 1, argv);
+}
+
+/* Two processes attached at once: each sees only its own slots, and one
+ * cannot register its thread ids into the other's. */
+static int raw_request(uint16_t type, uint32_t a0, uint32_t a1, int32_t *status)
+{
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ksock);
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(s);
+		return -1;
+	}
+	struct gx_kabi_msg m = {
+		.magic = GX_KABI_MAGIC, .version = GX_KABI_VERSION, .type = type, .arg0 = a0, .arg1 = a1};
+	struct gx_kabi_msg r;
+	memset(&r, 0, sizeof(r));
+	ssize_t n = -1;
+	if (send(s, &m, sizeof(m), 0) == (ssize_t)sizeof(m))
+		n = recv(s, &r, sizeof(r), 0);
+	close(s);
+	*status = n == (ssize_t)sizeof(r) ? r.status : 0;
+	return n == (ssize_t)sizeof(r) ? 0 : -1;
+}
+
+static int peer_pipe[2], back_pipe[2];
+static int peer_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	const struct gx_kabi_proc *kp = gx_test_kabi();
+	int ok = gx_kassist_mode() == GX_KASSIST_TRACE && kp && kp->hdr.tgid == (uint32_t)getpid();
+	int tid = gx_test_mtid();
+	int msg[2] = {ok, tid};
+	ssize_t w = write(peer_pipe[1], msg, sizeof(msg));
+	(void)w;
+	char c;
+	ssize_t r = gx_sys_read(back_pipe[0], &c, 1); /* until the other is done */
+	(void)r;
+	return ok ? 0 : 1;
+}
+
+KTEST(trace_two_processes_isolated, 2, GX_KASSIST_TRACE, 60)
+{
+	ASSERT_EQ(gx_kassist_mode(), GX_KASSIST_TRACE);
+	ASSERT_EQ(pipe(peer_pipe), 0);
+	ASSERT_EQ(pipe(back_pipe), 0);
+	pid_t peer = fork();
+	ASSERT_GE(peer, 0);
+	if (peer == 0) {
+		/* a fresh process: exec ourselves into the peer role */
+		char fds[64];
+		snprintf(fds, sizeof(fds), "%d,%d", peer_pipe[1], back_pipe[0]);
+		setenv("GXT_KASSIST_PEER", fds, 1);
+		execl("/proc/self/exe", "gmpx_test", "-t", "kassist_peer_process", (char *)NULL);
+		_exit(127);
+	}
+	int msg[2] = {0, 0};
+	ASSERT_EQ(gx_sys_read(peer_pipe[0], msg, sizeof(msg)), (ssize_t)sizeof(msg));
+	EXPECT_EQ(msg[0], 1); /* the peer attached, to its own state */
+	const struct gx_kabi_proc *kp = gx_test_kabi();
+	EXPECT_EQ(kp->hdr.tgid, (uint32_t)getpid());
+	/* none of our slots is the peer's thread */
+	for (uint32_t i = 0; i < kp->hdr.nm && i < GX_KABI_MAX_M; i++)
+		EXPECT_NE(kp->m[i].tid, msg[1]);
+	/* registering the peer's thread as ours is refused */
+	int32_t st = 0;
+	EXPECT_EQ(raw_request(GX_MSG_MREG, (uint32_t)msg[1], 5, &st), 0);
+	EXPECT_LT(st, 0);
+	/* and a second attachment for our own pid too */
+	EXPECT_EQ(raw_request(GX_MSG_HELLO, GX_KABI_TRACE, 1, &st), 0);
+	EXPECT_LT(st, 0);
+	ASSERT_EQ(write(back_pipe[1], "x", 1), 1);
+	int status = 0;
+	gx_sys_waitpid(peer, &status, 0);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* The peer process of trace_two_processes_isolated (skips on its own). */
+TEST_TIMEOUT(kassist_peer_process, 60)
+{
+	const char *fds = getenv("GXT_KASSIST_PEER");
+	if (!fds)
+		SKIP(return, "run by trace_two_processes_isolated");
+	ASSERT_EQ(sscanf(fds, "%d,%d", &peer_pipe[1], &back_pipe[0]), 2);
+	ASSERT_EQ(gx_kassist_set(GX_KASSIST_TRACE), 0);
+	char *argv[] = {(char *)"peer", NULL};
+	gx_main(peer_main, 1, argv);
+}

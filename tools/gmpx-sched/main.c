@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - gmpx-sched's command line: parses the options, then runs the
+ * daemon (server.c) or, with --stats, prints the attached processes'
+ * statistics and exits (stats.c). Exit status: 0 fine, 1 failure (or
+ * another daemon running, or none for --stats), 2 bad usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "gmpx_sched.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: gmpx-sched [--socket PATH] [--group NAME] [--mode trace] [--pin-dir DIR] [--verbose]\n"
+		"       gmpx-sched --stats [--interval SEC] [--count N] [--pin-dir DIR]\n"
+		"\n"
+		"The gmpx kernel-assist daemon: loads the BPF programs of trace mode, pins\n"
+		"their maps and attaches gmpx processes (GX_KASSIST=trace) that connect to\n"
+		"its socket. Runs in the foreground; logs to stderr; SIGINT, SIGTERM or\n"
+		"SIGHUP stop it.\n"
+		"\n"
+		"  --socket PATH   the socket (default %s; a lock file PATH.lock\n"
+		"                  keeps it to one daemon)\n"
+		"  --group NAME    also admit members of this group (always: root and the\n"
+		"                  daemon's own user)\n"
+		"  --mode MODE     trace (the default); scx is not built yet\n"
+		"  --pin-dir DIR   where the maps are pinned (default %s)\n"
+		"  --verbose, -v   debug lines and libbpf's warnings (twice: all of libbpf's)\n"
+		"  --stats         print each attached process's statistics and exit\n"
+		"  --interval SEC  with --stats: every SEC seconds (until --count)\n"
+		"  --count N       with --stats: N reports\n"
+		"  --help, -h      this text\n",
+		GX_KABI_SOCK_DEFAULT, GX_KABI_PIN_DIR);
+}
+
+static void bad(const char *fmt, const char *arg)
+{
+	fputs("gmpx-sched: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs(" (see gmpx-sched --help)\n", stderr);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_SOCKET = 256, O_GROUP, O_MODE, O_PINDIR, O_STATS, O_INTERVAL, O_COUNT };
+	static const struct option longopts[] = {
+		{"socket", required_argument, NULL, O_SOCKET},
+		{"group", required_argument, NULL, O_GROUP},
+		{"mode", required_argument, NULL, O_MODE},
+		{"pin-dir", required_argument, NULL, O_PINDIR},
+		{"verbose", no_argument, NULL, 'v'},
+		{"stats", no_argument, NULL, O_STATS},
+		{"interval", required_argument, NULL, O_INTERVAL},
+		{"count", required_argument, NULL, O_COUNT},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct gxs_opts o = {
+		.sock = GX_KABI_SOCK_DEFAULT,
+		.pin_dir = GX_KABI_PIN_DIR,
+		.mode = GX_KABI_TRACE,
+	};
+	bool have_interval = false, have_count = false, have_mode = false, have_group = false;
+	char *end;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_SOCKET:
+			if (!optarg[0])
+				bad("--socket: empty path%s", "");
+			o.sock = optarg;
+			break;
+		case O_GROUP: {
+			struct group *g = getgrnam(optarg);
+
+			errno = 0;
+			if (g) {
+				o.gid = g->gr_gid;
+			} else {
+				unsigned long v = strtoul(optarg, &end, 10);
+
+				if (!optarg[0] || *end || errno)
+					bad("--group: no group named '%s'", optarg);
+				o.gid = (gid_t)v;
+			}
+			o.group = optarg;
+			have_group = true;
+			break;
+		}
+		case O_MODE:
+			if (strcmp(optarg, "trace") == 0)
+				o.mode = GX_KABI_TRACE;
+			else if (strcmp(optarg, "scx") == 0)
+				o.mode = GX_KABI_SCX;
+			else
+				bad("--mode: '%s' is not a mode (trace, scx)", optarg);
+			have_mode = true;
+			break;
+		case O_PINDIR:
+			if (!optarg[0])
+				bad("--pin-dir: empty path%s", "");
+			o.pin_dir = optarg;
+			break;
+		case 'v':
+			o.verbose++;
+			break;
+		case O_STATS:
+			o.stats = true;
+			break;
+		case O_INTERVAL:
+			errno = 0;
+			o.interval = strtod(optarg, &end);
+			if (!optarg[0] || *end || errno || !(o.interval > 0) || o.interval > 86400)
+				bad("--interval: '%s' is not a number of seconds > 0", optarg);
+			have_interval = true;
+			break;
+		case O_COUNT:
+			errno = 0;
+			o.count = strtol(optarg, &end, 10);
+			if (!optarg[0] || *end || errno || o.count <= 0)
+				bad("--count: '%s' is not a count > 0", optarg);
+			have_count = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			bad("%s needs an argument", argv[optind - 1]);
+			break;
+		default:
+			bad("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		bad("unexpected argument '%s'", argv[optind]);
+	gxs_verbose = o.verbose;
+	if (o.stats) {
+		if (have_mode || have_group)
+			bad("%s: --mode and --group are daemon options", "--stats");
+		if (have_count && !have_interval)
+			o.interval = 1;
+		if (!have_count)
+			o.count = have_interval ? 0 : 1;
+		return gxs_stats(&o);
+	}
+	if (have_interval || have_count)
+		bad("--interval and --count go with --stats%s", "");
+	if (o.mode == GX_KABI_SCX) {
+		gxs_log("scx mode is not built yet");
+		return 2;
+	}
+	return gxs_serve(&o);
+}

@@ -1,0 +1,620 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kassist.c - the kernel assist, trace mode: the runtime side of
+ * gmpx_kabi.h. The BPF programs (bpf/gmpx_trace.bpf.c, loaded by
+ * tools/gmpx-sched) watch sched_switch for this process's Ms and tell
+ * sysmon, through a ring buffer, the moment an M that holds a P blocks in
+ * the kernel while that P has work, for any reason: a wrapped syscall, an
+ * unwrapped read(), a futex, a page fault. sysmon then sleeps in epoll on
+ * that ring buffer instead of waking on a guess, and hands the P off at
+ * once.
+ *
+ * Attaching (gx_kassist_attach, at start, before any other M exists):
+ * connect to the daemon's socket, say HELLO, receive the process's state
+ * map, ring buffer and the daemon's BPF links; mmap the first two; point
+ * every M's and P's kslot into the map; register each M's thread id
+ * (MREG) as it starts. Any failure: one log line, and off mode.
+ *
+ * Revocation: the P of an M blocked in an unwrapped call. The M still owns
+ * its P (Prunning) and will carry on with goroutine code when the call
+ * returns, so taking the P must be decided against the M's wake-up. The
+ * M's kernel word (m.mword) settles it: sysmon CASes it BLOCKED(seq) ->
+ * REVOKED(seq), BPF CASes it to RUNNABLE/RUNNING when the M is woken or
+ * scheduled, and BPF never changes a REVOKED word. So exactly one wins:
+ *   - sysmon's CAS succeeded: the M had not run since that block. Whatever
+ *     the M left in memory before blocking (curg, curg->rtdepth, m->locks)
+ *     was stable when sysmon checked it, and the seq ties the check to the
+ *     same block. sysmon hands the P off (handoffp). The M, once woken,
+ *     runs goroutine code without a P until its next runtime entry
+ *     (GX_ENTER), where one load of its word shows REVOKED: it drops the
+ *     P pointer and takes the exitsyscall path (an idle P, or the global
+ *     queue and park), exactly as a G returning from a syscall whose P
+ *     was retaken. Parallelism can briefly exceed gomaxprocs by the number
+ *     of such goroutines, as in Go during syscalls.
+ *   - BPF's CAS came first: the M ran; nothing is taken.
+ * sysmon revokes only if the M blocked in goroutine code: curg set,
+ * curg->rtdepth == 0 (GX_ENTER marks runtime entries), no runtime lock, no
+ * direct switch in progress. An M blocked inside the runtime (a contended
+ * runtime lock, a page fault in the scheduler) keeps its P, as in off mode.
+ *
+ * The daemon going away (its socket hangs up): sysmon switches to off
+ * first, then closes the BPF links it holds. The links keep the programs
+ * attached until then, so a word sysmon acts on is never stale. The
+ * mapped memory stays mapped for good: Ms and Ps keep pointing into it.
+ *
+ * Only sysmon revokes or acts on events; only the owner writes its slots
+ * (gmpx_kabi.h lists the writers).
+ */
+#include "runtime.h"
+
+#include <errno.h>
+#include <linux/bpf.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A P that has been in a syscall or blocked this long with work is handed
+ * off by sysmon's own scan even without an event (a missed or dropped
+ * event, or work that arrived after the block). */
+#define BLOCKED_RETAKE_NS GX_SYSCALL_RETAKE_NS
+/* Never wait longer than this for the daemon at start. */
+#define DAEMON_TIMEOUT_S 2
+#define MAX_FDS		 16
+
+struct gx_kabi_proc *gx_kabi;
+_Atomic bool gx_kassist_active;
+bool gx_kassist_testing; /* testing.c's fake kernel may act on local slots */
+
+static int want_mode = -1; /* gx_kassist_set before gx_main; -1: GX_KASSIST */
+static _Atomic int cur_mode;
+static char status_text[256];
+
+static int sock = -1; /* to gmpx-sched; requests under socklock */
+static pthread_mutex_t socklock = PTHREAD_MUTEX_INITIALIZER;
+static int linkfds[MAX_FDS];
+static int nlinkfds;
+static int epfd = -1, wakefd = -1, rbfd = -1;
+static _Atomic uint64_t *rb_consumer; /* consumer position page (ours) */
+static _Atomic uint64_t *rb_producer; /* producer position page, then the data (twice, for wrap-around) */
+static unsigned char *rb_data;
+static uint64_t rb_mask;
+
+static const char *modename(int mode)
+{
+	switch (mode) {
+	case GX_KASSIST_OFF:
+		return "off";
+	case GX_KASSIST_TRACE:
+		return "trace";
+	case GX_KASSIST_SCX:
+		return "scx";
+	case GX_KASSIST_AUTO:
+		return "auto";
+	}
+	return "?";
+}
+
+/* ---- public ----------------------------------------------------------------- */
+
+int gx_kassist_set(int mode)
+{
+	if (mode < GX_KASSIST_OFF || mode > GX_KASSIST_AUTO)
+		return -EINVAL;
+	if (atomic_load(&gx_sched.started))
+		return -EBUSY;
+	want_mode = mode;
+	return 0;
+}
+
+int gx_kassist_mode(void)
+{
+	return atomic_load(&cur_mode);
+}
+
+const char *gx_kassist_status(void)
+{
+	return status_text;
+}
+
+/* ---- the daemon protocol ------------------------------------------------------ */
+
+/* request - one request/reply; fds received (if any) go to fds/nfds.
+ * Returns the reply's status, or -errno of the transport; why gets the
+ * reason on failure. socklock held. */
+static int request(uint16_t type, uint32_t a0, uint32_t a1, int *fds, int *nfds, struct gx_kabi_msg *reply, char *why,
+		   size_t whylen)
+{
+	struct gx_kabi_msg m = {
+		.magic = GX_KABI_MAGIC, .version = GX_KABI_VERSION, .type = type, .arg0 = a0, .arg1 = a1};
+	if (send(sock, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m)) {
+		int e = errno;
+		snprintf(why, whylen, "cannot talk to gmpx-sched: %s", strerror(e));
+		return -e;
+	}
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
+	} cb;
+	struct iovec iov = {reply, sizeof(*reply)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb.buf, .msg_controllen = sizeof(cb.buf)};
+	ssize_t n;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (nfds)
+		*nfds = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (int i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (fds && nfds && *nfds < MAX_FDS)
+				fds[(*nfds)++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (n != (ssize_t)sizeof(*reply) || reply->magic != GX_KABI_MAGIC || reply->type != (type | GX_MSG_REPLY)) {
+		int e = n < 0 ? errno : EPROTO;
+		snprintf(why, whylen, "gmpx-sched %s", n == 0 ? "closed the connection" : "sent a bad reply");
+		return -e;
+	}
+	if (reply->status < 0) {
+		reply->text[sizeof(reply->text) - 1] = 0;
+		snprintf(why, whylen, "gmpx-sched refused: %s",
+			 reply->text[0] ? reply->text : strerror(-reply->status));
+	}
+	return reply->status;
+}
+
+/* mreg - register mp's thread; its slot takes over from kslot_local. */
+static void mreg(struct gx_m *mp)
+{
+	if (mp->id >= GX_KABI_MAX_M)
+		return; /* untracked: behaves as in off mode */
+	struct gx_kabi_m *slot = &gx_kabi->m[mp->id];
+	slot->tid = mp->tid;
+	slot->p = mp->kslot_local.p;
+	slot->rstate = mp->kslot_local.rstate;
+	slot->sys_nr = ~0u;
+	atomic_store((_Atomic uint64_t *)&slot->mword, GX_KM_WORD(0, GX_KM_RUNNING));
+	char why[160];
+	struct gx_kabi_msg reply = {0};
+	pthread_mutex_lock(&socklock);
+	int err = sock < 0 ? -ENOTCONN
+			   : request(GX_MSG_MREG, (uint32_t)mp->tid, (uint32_t)mp->id, NULL, NULL, &reply, why,
+				     sizeof(why));
+	pthread_mutex_unlock(&socklock);
+	if (err) {
+		slot->tid = 0;
+		if (sock >= 0)
+			gx_print("gmpx: kassist: thread %d (M%lld) not tracked: %s\n", mp->tid, (long long)mp->id, why);
+		return;
+	}
+	mp->kslot = slot;
+	uint32_t nm = (uint32_t)mp->id + 1;
+	uint32_t cur = __atomic_load_n(&gx_kabi->hdr.nm, __ATOMIC_RELAXED);
+	while (cur < nm &&
+	       !__atomic_compare_exchange_n(&gx_kabi->hdr.nm, &cur, nm, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+void gx_kassist_minit(struct gx_m *mp)
+{
+	if (atomic_load_explicit(&gx_kassist_active, memory_order_acquire))
+		mreg(mp);
+}
+
+/* ---- the ring buffer ------------------------------------------------------------- */
+
+static int rb_map(int fd, char *why, size_t whylen)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	void *c = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (c == MAP_FAILED) {
+		snprintf(why, whylen, "cannot map the ring buffer: %s", strerror(errno));
+		return -1;
+	}
+	void *p = mmap(NULL, (size_t)pg + 2 * (size_t)GX_KABI_RINGBUF_SIZE, PROT_READ, MAP_SHARED, fd, pg);
+	if (p == MAP_FAILED) {
+		snprintf(why, whylen, "cannot map the ring buffer: %s", strerror(errno));
+		munmap(c, (size_t)pg);
+		return -1;
+	}
+	rb_consumer = c;
+	rb_producer = p;
+	rb_data = (unsigned char *)p + pg;
+	rb_mask = GX_KABI_RINGBUF_SIZE - 1;
+	return 0;
+}
+
+static void handle_event(const struct gx_kabi_event *ev, int64_t now);
+
+/* rb_drain - consume every record; returns how many were events. */
+static int rb_drain(int64_t now)
+{
+	int n = 0;
+	uint64_t cons = atomic_load_explicit(rb_consumer, memory_order_acquire);
+	for (;;) {
+		uint64_t prod = atomic_load_explicit(rb_producer, memory_order_acquire);
+		if (cons >= prod)
+			break;
+		_Atomic uint32_t *hdr = (_Atomic uint32_t *)(rb_data + (cons & rb_mask));
+		uint32_t len = atomic_load_explicit(hdr, memory_order_acquire);
+		if (len & BPF_RINGBUF_BUSY_BIT)
+			break; /* being written */
+		uint32_t sz = len & ~(uint32_t)(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+		if (!(len & BPF_RINGBUF_DISCARD_BIT) && sz >= sizeof(struct gx_kabi_event)) {
+			struct gx_kabi_event ev;
+			memcpy(&ev, rb_data + (cons & rb_mask) + BPF_RINGBUF_HDR_SZ, sizeof(ev));
+			handle_event(&ev, now);
+			n++;
+		}
+		cons += (sz + BPF_RINGBUF_HDR_SZ + 7) & ~(uint64_t)7;
+		atomic_store_explicit(rb_consumer, cons, memory_order_release);
+	}
+	return n;
+}
+
+/* ---- revocation and hand-off (sysmon only) ---------------------------------------- */
+
+static bool has_work(struct gx_p *pp)
+{
+	return !gx_runqempty(pp) || atomic_load_explicit(&gx_sched.runqsize, memory_order_relaxed) != 0 ||
+	       (atomic_load_explicit(&pp->timer0when, memory_order_relaxed) != 0 &&
+		atomic_load_explicit(&pp->timer0when, memory_order_relaxed) <= gx_nanotime());
+}
+
+static void record(int64_t blocked_at, int64_t now, bool revoked)
+{
+	struct gx_kabi_hdr *h = &gx_kabi->hdr;
+	__atomic_fetch_add(&h->handoffs, 1, __ATOMIC_RELAXED);
+	if (revoked)
+		__atomic_fetch_add(&h->revokes, 1, __ATOMIC_RELAXED);
+	int64_t us = blocked_at > 0 && now > blocked_at ? (now - blocked_at) / 1000 : 0;
+	int b = 0;
+	while (us > 1 && b < GX_KABI_HIST_BUCKETS - 1) {
+		us >>= 1;
+		b++;
+	}
+	__atomic_fetch_add(&h->hist[b], 1, __ATOMIC_RELAXED);
+}
+
+/* tryrevoke - take pp from its M if the M is blocked in the kernel in
+ * goroutine code and pp has work. See the top of the file. */
+static bool tryrevoke(struct gx_p *pp, int64_t now)
+{
+	struct gx_m *mp = atomic_load(&pp->m);
+	if (!mp || (mp->kslot == &mp->kslot_local && !gx_kassist_testing))
+		return false;
+	_Atomic uint64_t *wp = (_Atomic uint64_t *)&mp->kslot->mword;
+	uint64_t w = atomic_load(wp);
+	if (GX_KM_STATE(w) != GX_KM_BLOCKED)
+		return false;
+	/* If the M has run since that block, the CAS below fails; until then
+	 * what it left in memory holds still. */
+	gx_g *gp = __atomic_load_n(&mp->curg, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&mp->p, __ATOMIC_RELAXED) != pp || __atomic_load_n(&mp->locks, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&mp->switchunlock, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&mp->switchparked, __ATOMIC_RELAXED) || !gp ||
+	    atomic_load_explicit(&gp->rtdepth, memory_order_relaxed) != 0 ||
+	    atomic_load_explicit(&gp->status, memory_order_relaxed) != Grunning)
+		return false;
+	if (!has_work(pp))
+		return false;
+	if (!atomic_compare_exchange_strong(wp, &w, GX_KM_WORD(GX_KM_SEQ(w), GX_KM_REVOKED)))
+		return false;
+	/* pp is ours to give away; the M learns at its next runtime entry. */
+	pp->kslot->owner = -1;
+	pp->kslot->status = GX_KP_IDLE;
+	atomic_store_explicit(&pp->m, NULL, memory_order_relaxed);
+	atomic_store_explicit(&pp->status, Pidle, memory_order_release);
+	if (gx_kabi)
+		record((int64_t)mp->kslot->block_ns, now, true);
+	gx_handoffp(pp);
+	return true;
+}
+
+/* A P in a wrapped syscall whose M blocked: hand it off now (Go waits for
+ * sysmon's 20 us tick; the kernel says the M is asleep). */
+static bool tryhandoff_syscall(struct gx_p *pp, int64_t blocked_at, int64_t now)
+{
+	uint32_t st = Psyscall;
+	if (!has_work(pp) || !atomic_compare_exchange_strong(&pp->status, &st, Pidle))
+		return false;
+	record(blocked_at, now, false);
+	gx_handoffp(pp);
+	return true;
+}
+
+static void handle_event(const struct gx_kabi_event *ev, int64_t now)
+{
+	if (ev->type != GX_EV_BLOCK || ev->p < 0 || ev->p >= atomic_load(&gx_sched.nallp) || ev->m >= GX_KABI_MAX_M)
+		return;
+	struct gx_p *pp = gx_allp[ev->p];
+	if (!pp)
+		return;
+	uint32_t st = atomic_load(&pp->status);
+	if (st == Psyscall)
+		tryhandoff_syscall(pp, (int64_t)ev->ts, now);
+	else if (st == Prunning)
+		tryrevoke(pp, now);
+}
+
+bool gx_kassist_tryrevoke(struct gx_p *pp, int64_t now)
+{
+	return tryrevoke(pp, now);
+}
+
+bool gx_kassist_retake(struct gx_p *pp, int64_t now)
+{
+	if (!atomic_load_explicit(&gx_kassist_active, memory_order_relaxed))
+		return false;
+	struct gx_m *mp = atomic_load(&pp->m);
+	if (!mp || mp->kslot == &mp->kslot_local)
+		return false;
+	uint64_t w = atomic_load((_Atomic uint64_t *)&mp->kslot->mword);
+	if (GX_KM_STATE(w) != GX_KM_BLOCKED || now - (int64_t)mp->kslot->block_ns < BLOCKED_RETAKE_NS)
+		return false;
+	return tryrevoke(pp, now);
+}
+
+/* gx_revoked - GX_ENTER found our word REVOKED: sysmon gave our P away
+ * while we were blocked. Become a goroutine returning from a syscall. */
+void gx_revoked(void)
+{
+	struct gx_m *mp = getm();
+	gx_g *gp = mp->curg;
+	_Atomic uint64_t *wp = (_Atomic uint64_t *)&mp->kslot->mword;
+	mp->p = NULL;
+	mp->oldp = NULL;
+	mp->kslot->p = -1;
+	mp->kslot->rstate = GX_RM_IDLE;
+	uint64_t w = atomic_load(wp);
+	while (GX_KM_STATE(w) == GX_KM_REVOKED &&
+	       !atomic_compare_exchange_weak(wp, &w, GX_KM_WORD(GX_KM_SEQ(w), GX_KM_RUNNING)))
+		;
+	atomic_store_explicit(&gp->status, Gsyscall, memory_order_release);
+	gx_exitsyscall();
+}
+
+/* ---- the trace policy: sysmon sleeps on the ring buffer ----------------------------- */
+
+static void fallback(const char *why);
+
+static void trace_sysmon_sleep(int64_t until)
+{
+	atomic_store(&gx_sysmon_wakeat, until);
+	struct epoll_event evs[4];
+	for (;;) {
+		int64_t now = gx_nanotime();
+		struct timespec ts, *tp = NULL;
+		if (until >= 0) {
+			int64_t d = until > now ? until - now : 0;
+			ts.tv_sec = (time_t)(d / 1000000000);
+			ts.tv_nsec = (long)(d % 1000000000);
+			tp = &ts;
+		}
+		int n = epoll_pwait2(epfd, evs, 4, tp, NULL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		bool hup = false;
+		now = gx_nanotime();
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.fd == wakefd) {
+				uint64_t v;
+				ssize_t r = read(wakefd, &v, sizeof(v));
+				(void)r;
+			} else if (evs[i].data.fd == sock) {
+				hup = true;
+			}
+		}
+		/* Events first: even in the hang-up case the programs are still
+		 * attached (we hold the links), so the words are current. */
+		if (rb_drain(now) > 0)
+			__atomic_fetch_add(&gx_kabi->hdr.wakeups, 1, __ATOMIC_RELAXED);
+		if (hup)
+			fallback("gmpx-sched went away (its socket closed)");
+		break; /* a wake-up, an event, or the deadline: back to sysmon's loop */
+	}
+	atomic_store(&gx_sysmon_wakeat, 0);
+}
+
+static void trace_sysmon_wake(void)
+{
+	uint64_t one = 1;
+	ssize_t r = write(wakefd, &one, sizeof(one));
+	(void)r;
+}
+
+static void trace_entersyscall(struct gx_m *mp, struct gx_p *pp, int64_t now)
+{
+	/* A tracked M: BPF tells sysmon if the call blocks. */
+	if (mp->kslot == &mp->kslot_local)
+		gx_off_policy.entersyscall(mp, pp, now);
+}
+
+static const struct gx_policy trace_policy = {
+	.name = "trace",
+	.entersyscall = trace_entersyscall,
+	.sysmon_sleep = trace_sysmon_sleep,
+	.sysmon_wake = trace_sysmon_wake,
+	.preempt = gx_off_preempt, /* a signal, as in off mode */
+};
+
+/* fallback - back to off mode (sysmon, or a failed attach). The policy
+ * switches first, so sysmon never acts on a word after the links close. */
+static void fallback(const char *why)
+{
+	if (!atomic_exchange(&gx_kassist_active, false))
+		return;
+	gx_policy = &gx_off_policy;
+	atomic_store(&cur_mode, GX_KASSIST_OFF);
+	snprintf(status_text, sizeof(status_text), "%s; running in off mode", why);
+	gx_print("gmpx: kassist: %s; falling back to off mode\n", why);
+	pthread_mutex_lock(&socklock);
+	for (int i = 0; i < nlinkfds; i++)
+		close(linkfds[i]);
+	nlinkfds = 0;
+	if (sock >= 0) {
+		epoll_ctl(epfd, EPOLL_CTL_DEL, sock, NULL);
+		close(sock);
+		sock = -1;
+	}
+	pthread_mutex_unlock(&socklock);
+}
+
+/* ---- attach ------------------------------------------------------------------------- */
+
+static void closefds(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+static int attach_mode(int mode, char *why, size_t whylen)
+{
+	const char *path = getenv("GX_KASSIST_SOCK");
+	if (!path || !*path)
+		path = GX_KABI_SOCK_DEFAULT;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(why, whylen, "GX_KASSIST_SOCK is too long");
+		return -EINVAL;
+	}
+	strcpy(sa.sun_path, path);
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		snprintf(why, whylen, "socket: %s", strerror(errno));
+		return -errno;
+	}
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
+		if (e == ENOENT || e == ECONNREFUSED)
+			snprintf(why, whylen, "no gmpx-sched daemon at %s (start tools/gmpx-sched as root)", path);
+		else
+			snprintf(why, whylen, "cannot connect to gmpx-sched at %s: %s", path, strerror(e));
+		close(s);
+		return -e;
+	}
+	struct timeval tv = {DAEMON_TIMEOUT_S, 0};
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	sock = s;
+	int fds[MAX_FDS], nfds = 0;
+	struct gx_kabi_msg reply = {0};
+	int err = request(GX_MSG_HELLO, (uint32_t)(mode == GX_KASSIST_SCX ? GX_KABI_SCX : GX_KABI_TRACE),
+			  (uint32_t)atomic_load(&gx_sched.gomaxprocs), fds, &nfds, &reply, why, whylen);
+	if (err == 0 && (nfds < 2 || (int)reply.arg0 != (mode == GX_KASSIST_SCX ? GX_KABI_SCX : GX_KABI_TRACE))) {
+		snprintf(why, whylen, "gmpx-sched offers %s mode only",
+			 reply.arg0 == GX_KABI_SCX ? "scx" : (reply.arg0 == GX_KABI_TRACE ? "trace" : "no"));
+		err = -EOPNOTSUPP;
+	}
+	if (err) {
+		closefds(fds, nfds);
+		close(s);
+		sock = -1;
+		return err;
+	}
+	size_t len = (sizeof(struct gx_kabi_proc) + (size_t)sysconf(_SC_PAGESIZE) - 1) &
+		     ~((size_t)sysconf(_SC_PAGESIZE) - 1);
+	void *st = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+	struct gx_kabi_proc *kp = st;
+	if (st == MAP_FAILED || kp->hdr.magic != GX_KABI_MAGIC || kp->hdr.version != GX_KABI_VERSION ||
+	    kp->hdr.tgid != (uint32_t)getpid()) {
+		snprintf(why, whylen, "the state map from gmpx-sched is %s",
+			 st == MAP_FAILED ? "not mappable" : "not ours (magic, version or pid)");
+		if (st != MAP_FAILED)
+			munmap(st, len);
+		closefds(fds, nfds);
+		close(s);
+		sock = -1;
+		return -EPROTO;
+	}
+	if (rb_map(fds[1], why, whylen) != 0) {
+		munmap(st, len);
+		closefds(fds, nfds);
+		close(s);
+		sock = -1;
+		return -EPROTO;
+	}
+	rbfd = fds[1];
+	close(fds[0]); /* the mapping keeps the map */
+	nlinkfds = 0;
+	for (int i = 2; i < nfds; i++)
+		linkfds[nlinkfds++] = fds[i];
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN};
+	ev.data.fd = rbfd;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, rbfd, &ev);
+	ev.data.fd = wakefd;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev);
+	ev.events = EPOLLRDHUP; /* hang-up only: replies are read by request() */
+	ev.data.fd = s;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, s, &ev);
+
+	/* Point every P and the running M (m0) into the shared state. Only m0
+	 * exists, so nothing runs concurrently. */
+	gx_kabi = kp;
+	kp->hdr.np = (uint32_t)atomic_load(&gx_sched.gomaxprocs);
+	kp->hdr.quantum_ns = (uint64_t)gx_quantum_ns;
+	for (int32_t i = 0; i < atomic_load(&gx_sched.nallp) && i < GX_KABI_MAX_P; i++) {
+		struct gx_p *pp = gx_allp[i];
+		if (!pp)
+			continue;
+		kp->p[i] = pp->kslot_local;
+		pp->kslot = &kp->p[i];
+	}
+	atomic_store_explicit(&gx_kassist_active, true, memory_order_release);
+	mreg(getm());
+	gx_policy = &trace_policy;
+	atomic_store(&cur_mode, GX_KASSIST_TRACE);
+	snprintf(status_text, sizeof(status_text), "trace mode (gmpx-sched at %s)", path);
+	return 0;
+}
+
+void gx_kassist_attach(void)
+{
+	int mode = want_mode;
+	if (mode < 0) {
+		const char *env = getenv("GX_KASSIST");
+		mode = GX_KASSIST_OFF;
+		if (env && *env) {
+			if (strcmp(env, "trace") == 0)
+				mode = GX_KASSIST_TRACE;
+			else if (strcmp(env, "scx") == 0)
+				mode = GX_KASSIST_SCX;
+			else if (strcmp(env, "auto") == 0)
+				mode = GX_KASSIST_AUTO;
+			else if (strcmp(env, "off") != 0)
+				gx_print("gmpx: GX_KASSIST=%s is not off, trace, scx or auto; using off\n", env);
+		}
+	}
+	snprintf(status_text, sizeof(status_text), "off mode (not requested)");
+	if (mode == GX_KASSIST_OFF)
+		return;
+	char why[160] = "";
+	int err;
+	if (mode == GX_KASSIST_AUTO) {
+		err = attach_mode(GX_KASSIST_SCX, why, sizeof(why));
+		if (err)
+			err = attach_mode(GX_KASSIST_TRACE, why, sizeof(why));
+	} else {
+		err = attach_mode(mode, why, sizeof(why));
+	}
+	if (err) {
+		snprintf(status_text, sizeof(status_text), "%s mode unavailable: %s; running in off mode",
+			 modename(mode), why);
+		gx_print("gmpx: kassist: %s\n", status_text);
+	}
+}
