@@ -8,8 +8,9 @@
  * so they run in every build, sanitizers included. The rest need the real
  * thing: root, BTF and build/gmpx-sched; each starts its own daemon on a
  * private socket and pin directory and skips (exit 4) with the reason when
- * it cannot. The daemon dies with the test (PR_SET_PDEATHSIG).
+ * it cannot. The daemon exits with the test (gmpx-sched --watch-fd).
  */
+#define _GNU_SOURCE /* pipe2 */
 #include "gx_test.h"
 #include "gmpx_kabi.h"
 
@@ -136,59 +137,8 @@ static int64_t run_blocked_reader(int64_t write_after)
 	return waited;
 }
 
-/* ---- fake kernel: the protocol in every build -------------------------------------- */
-
-GX_TEST_PROCS(revoke_unwrapped_read_fake_kernel, 1, 60)
-{
-	use_fake = true;
-	int64_t waited = run_blocked_reader(300 * GX_MS);
-	use_fake = false;
-	EXPECT_EQ(atomic_load(&fake_result), 1);
-	TH_LOG("main waited %lld us behind the blocked reader (pipe written at 300 ms)", (long long)(waited / GX_US));
-	/* main ran before the pipe was written: the P was handed off */
-	EXPECT_LT(waited, 250 * GX_MS);
-	EXPECT_GT(atomic_load(&written_ns), 0);
-	EXPECT_LT(atomic_load(&main_resumed_ns), atomic_load(&written_ns));
-	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_OFF);
-}
-
-/* A goroutine blocked inside the runtime keeps its P: a goroutine parked in
- * a runtime call is never "in goroutine code". Here the M that holds the P
- * is blocked, but in gx_sys_sleep, which released the P already; the fake
- * block must find nothing to take. */
-static _Atomic bool sleeper_done;
-static void runtime_sleeper(void *arg)
-{
-	(void)arg;
-	atomic_store(&blocker_tid, gx_test_mtid());
-	gx_sys_sleep(50 * GX_MS);
-	atomic_store(&sleeper_done, true);
-}
-
-GX_TEST_PROCS(revoke_refused_without_goroutine_code, 2, 30)
-{
-	/* P0 is ours and we are running: a fake block on our own M (which is
-	 * in the runtime right now, inside the test accessor's caller) must
-	 * not revoke. */
-	EXPECT_EQ(gx_test_fake_kblock(gx_test_current_p()), 0);
-	atomic_store(&blocker_tid, 0);
-	gx_go(runtime_sleeper, NULL);
-	while (!atomic_load(&sleeper_done))
-		gx_sleep(GX_MS);
-	EXPECT_TRUE(atomic_load(&sleeper_done));
-	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_OFF);
-	EXPECT_NE(strstr(gx_kassist_status(), "off"), NULL);
-}
-
-TEST(kassist_api_errors)
-{
-	EXPECT_EQ(gx_kassist_set(-1), -EINVAL);
-	EXPECT_EQ(gx_kassist_set(7), -EINVAL);
-	EXPECT_EQ(gx_kassist_set(GX_KASSIST_OFF), 0);
-	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_OFF);
-}
-
-/* ---- the real kernel --------------------------------------------------------------- */
+/* ---- a private daemon, and tests that start the runtime in a given mode
+ * --------------------------------------------------------------- */
 
 static char ksock[100], kpins[96];
 static pid_t kdaemon;
@@ -218,27 +168,42 @@ static void stop_daemon(void)
 		kill(kdaemon, SIGTERM);
 }
 
+/* rm_pins - what a SIGKILLed daemon leaves under its pin directory. */
+static void rm_pins(void)
+{
+	const char *names[] = {"gx_procs", "gx_rbufs", "gx_tids"};
+	char path[160];
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", kpins, names[i]);
+		unlink(path);
+	}
+	rmdir(kpins);
+}
+
 /* start_daemon - a private gmpx-sched for this test; GX_KASSIST_SOCK
- * points at it. It goes when the test does (atexit, and
- * PR_SET_PDEATHSIG if the test is killed). */
+ * points at it. It goes when the test does (--watch-fd). */
 static void start_daemon(void)
 {
 	need_bpf();
 	snprintf(ksock, sizeof(ksock), "/tmp/gxt-kassist-%d/sched.sock", getpid());
 	snprintf(kpins, sizeof(kpins), "/sys/fs/bpf/gxt-kassist-%d", getpid());
-	pid_t parent = getpid();
+	/* The daemon exits (cleanly, removing its pins) when the write end of
+	 * this pipe closes, i.e. when this test process ends in any way. */
+	int watch[2];
+	ASSERT_EQ(pipe2(watch, O_CLOEXEC), 0);
 	kdaemon = fork();
 	ASSERT_GE(kdaemon, 0);
 	if (kdaemon == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
 		int null = open("/dev/null", O_WRONLY);
 		if (!getenv("GXT_SCHED_VERBOSE") && null >= 0)
 			dup2(null, 2);
-		execl(sched_bin(), sched_bin(), "--socket", ksock, "--pin-dir", kpins, (char *)NULL);
+		fcntl(watch[0], F_SETFD, 0);
+		char fd[16];
+		snprintf(fd, sizeof(fd), "%d", watch[0]);
+		execl(sched_bin(), sched_bin(), "--socket", ksock, "--pin-dir", kpins, "--watch-fd", fd, (char *)NULL);
 		_exit(127);
 	}
+	close(watch[0]);
 	int64_t t0 = gxt_now_ns();
 	struct stat st;
 	while (stat(ksock, &st) != 0) {
@@ -271,6 +236,60 @@ static void start_daemon(void)
 		gx_main(kt_main_##name, 1, argv);        \
 	}                                                \
 	static void kt_body_##name(void)
+
+/* ---- fake kernel: the protocol in every build -------------------------------------- */
+
+KTEST(revoke_unwrapped_read_fake_kernel, 1, GX_KASSIST_OFF, 60)
+{
+	use_fake = true;
+	int64_t waited = run_blocked_reader(300 * GX_MS);
+	use_fake = false;
+	EXPECT_EQ(atomic_load(&fake_result), 1);
+	TH_LOG("main waited %lld us behind the blocked reader (pipe written at 300 ms)", (long long)(waited / GX_US));
+	/* main ran before the pipe was written: the P was handed off */
+	EXPECT_LT(waited, 250 * GX_MS);
+	EXPECT_GT(atomic_load(&written_ns), 0);
+	EXPECT_LT(atomic_load(&main_resumed_ns), atomic_load(&written_ns));
+	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_OFF);
+}
+
+/* A goroutine blocked inside the runtime keeps its P: a goroutine parked in
+ * a runtime call is never "in goroutine code". Here the M that holds the P
+ * is blocked, but in gx_sys_sleep, which released the P already; the fake
+ * block must find nothing to take. */
+static _Atomic bool sleeper_done;
+static void runtime_sleeper(void *arg)
+{
+	(void)arg;
+	atomic_store(&blocker_tid, gx_test_mtid());
+	gx_sys_sleep(50 * GX_MS);
+	atomic_store(&sleeper_done, true);
+}
+
+KTEST(revoke_refused_without_goroutine_code, 2, GX_KASSIST_OFF, 30)
+{
+	/* P0 is ours and we are running: a fake block on our own M (which is
+	 * in the runtime right now, inside the test accessor's caller) must
+	 * not revoke. */
+	EXPECT_EQ(gx_test_fake_kblock(gx_test_current_p()), 0);
+	atomic_store(&blocker_tid, 0);
+	gx_go(runtime_sleeper, NULL);
+	while (!atomic_load(&sleeper_done))
+		gx_sleep(GX_MS);
+	EXPECT_TRUE(atomic_load(&sleeper_done));
+	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_OFF);
+	EXPECT_NE(strstr(gx_kassist_status(), "off"), NULL);
+}
+
+TEST(kassist_api_errors)
+{
+	EXPECT_EQ(gx_kassist_set(-1), -EINVAL);
+	EXPECT_EQ(gx_kassist_set(7), -EINVAL);
+	EXPECT_EQ(gx_kassist_set(GX_KASSIST_OFF), 0);
+	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_OFF);
+}
+
+/* ---- the real kernel --------------------------------------------------------------- */
 
 KTEST(trace_mode_attaches, 2, GX_KASSIST_TRACE, 60)
 {
@@ -322,7 +341,7 @@ KTEST(trace_unwrapped_read_hands_off_p, 1, GX_KASSIST_TRACE, 60)
 	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_TRACE);
 }
 
-GX_TEST_PROCS(off_unwrapped_read_stalls, 1, 60)
+KTEST(off_unwrapped_read_stalls, 1, GX_KASSIST_OFF, 60)
 {
 	int64_t waited = run_blocked_reader(300 * GX_MS);
 	TH_LOG("off mode: main waited %lld us behind a goroutine blocked in an unwrapped read() (pipe written at "
@@ -366,6 +385,7 @@ KTEST(trace_daemon_killed_falls_back, 2, GX_KASSIST_TRACE, 60)
 	kill(kdaemon, SIGKILL);
 	int status;
 	gx_sys_waitpid(kdaemon, &status, 0);
+	rm_pins();
 	int64_t t0 = gxt_now_ns();
 	while (gx_kassist_mode() != GX_KASSIST_OFF && gxt_now_ns() - t0 < 5000 * GX_MS)
 		gx_sleep(GX_MS);
@@ -498,4 +518,118 @@ TEST_TIMEOUT(kassist_peer_process, 60)
 	ASSERT_EQ(gx_kassist_set(GX_KASSIST_TRACE), 0);
 	char *argv[] = {(char *)"peer", NULL};
 	gx_main(peer_main, 1, argv);
+}
+
+/* Stress: goroutines mixing unwrapped blocking calls (which get their P
+ * revoked) with channel, mutex and yield traffic; nothing may be lost or
+ * run twice. */
+enum { STRESS_G = 48 };
+static gx_mutex stress_mu;
+static long stress_counter;
+static gx_waitgroup stress_wg;
+static gx_chan *stress_ch;
+
+static void stresser(void *arg)
+{
+	uintptr_t seed = (uintptr_t)arg * 2654435761u + 1;
+	int rounds = (int)gx_scale(400);
+	for (int i = 0; i < rounds; i++) {
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		switch ((seed >> 33) % 4) {
+		case 0:
+			usleep((useconds_t)(20 + (seed >> 40) % 300)); /* unwrapped */
+			break;
+		case 1: {
+			int v = i;
+			EXPECT_EQ(gx_chan_send(stress_ch, &v, GX_FOREVER), 0);
+			EXPECT_EQ(gx_chan_recv(stress_ch, &v, GX_FOREVER), 1);
+			break;
+		}
+		case 2:
+			gx_yield();
+			break;
+		default:
+			break;
+		}
+		gx_mutex_lock(&stress_mu);
+		stress_counter++;
+		gx_mutex_unlock(&stress_mu);
+	}
+	gx_wg_done(&stress_wg);
+}
+
+KTEST(trace_revocation_stress, 2, GX_KASSIST_TRACE, 120)
+{
+	ASSERT_EQ(gx_kassist_mode(), GX_KASSIST_TRACE);
+	ASSERT_EQ(gx_chan_make(&stress_ch, sizeof(int), STRESS_G), 0);
+	for (int i = 0; i < STRESS_G; i++) {
+		gx_wg_add(&stress_wg, 1);
+		gx_go(stresser, (void *)(uintptr_t)i);
+	}
+	gx_wg_wait(&stress_wg);
+	EXPECT_EQ(stress_counter, (long)STRESS_G * gx_scale(400));
+	const struct gx_kabi_proc *kp = gx_test_kabi();
+	TH_LOG("revokes %llu, hand-offs %llu, events %llu, dropped %llu", (unsigned long long)kp->hdr.revokes,
+	       (unsigned long long)kp->hdr.handoffs, (unsigned long long)kp->hdr.events,
+	       (unsigned long long)kp->hdr.drops);
+	EXPECT_GT(kp->hdr.revokes, 0u);
+	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_TRACE);
+	EXPECT_EQ(gxt_settle_goroutines(1), 1);
+	EXPECT_EQ(gx_chan_free(stress_ch), 0);
+}
+
+/* A revoked goroutine that keeps running goroutine code without calling
+ * into gmpx is sent back to the scheduler within about a quantum (the
+ * preemption signal, then GX_ENTER): parallelism above gomaxprocs does not
+ * last. */
+static _Atomic int64_t spin_count, spin_start_ns;
+static _Atomic int spin_tid;
+static void reader_then_spin(void *arg)
+{
+	(void)arg;
+	atomic_store(&blocker_tid, gx_test_mtid());
+	char c;
+	EXPECT_EQ(read(kpipe[0], &c, 1), 1); /* unwrapped: the P is revoked meanwhile */
+	int64_t t0 = gxt_now_ns();
+	atomic_store(&spin_start_ns, t0);
+	while (gxt_now_ns() - t0 < 400 * GX_MS) {
+		atomic_fetch_add_explicit(&spin_count, 1, memory_order_relaxed);
+		atomic_store_explicit(&spin_tid, gx_test_mtid(), memory_order_relaxed);
+	}
+	atomic_store(&blocker_done, true);
+}
+
+KTEST(trace_revoked_goroutine_is_kicked, 1, GX_KASSIST_TRACE, 60)
+{
+	ASSERT_EQ(gx_kassist_mode(), GX_KASSIST_TRACE);
+	ASSERT_EQ(pipe(kpipe), 0);
+	write_after_ns = 50 * GX_MS;
+	use_fake = false;
+	pthread_t th;
+	ASSERT_EQ(pthread_create(&th, NULL, writer_thread, NULL), 0);
+	gx_go(reader_then_spin, NULL);
+	gx_yield(); /* the reader blocks; the P comes back to us by revocation */
+	while (!atomic_load(&spin_start_ns))
+		gx_preempt_check();
+	/* Run on our P and watch the spinner: while both threads run at once
+	 * (on different threads) its counter moves between two of our samples
+	 * taken back to back. */
+	int64_t last_parallel = 0, start = atomic_load(&spin_start_ns);
+	int64_t prev = atomic_load(&spin_count), tprev = gxt_now_ns();
+	while (!atomic_load(&blocker_done) && gxt_now_ns() - start < 2000 * GX_MS) {
+		gx_preempt_check();
+		int64_t c = atomic_load(&spin_count), t = gxt_now_ns();
+		if (c != prev && t - tprev < 20 * GX_US && atomic_load(&spin_tid) != gx_test_mtid())
+			last_parallel = t - start;
+		prev = c;
+		tprev = t;
+	}
+	pthread_join(th, NULL);
+	while (!atomic_load(&blocker_done))
+		gx_sleep(GX_MS);
+	TH_LOG("the revoked goroutine ran in parallel with us until %lld ms into its 400 ms spin",
+	       (long long)(last_parallel / GX_MS));
+	EXPECT_LT(last_parallel, 100 * GX_MS); /* ~ a 10 ms quantum plus sysmon's period */
+	close(kpipe[0]);
+	close(kpipe[1]);
 }

@@ -67,7 +67,11 @@
 #define BLOCKED_RETAKE_NS GX_SYSCALL_RETAKE_NS
 /* Never wait longer than this for the daemon at start. */
 #define DAEMON_TIMEOUT_S 2
-#define MAX_FDS		 16
+/* A revoked goroutine still in goroutine code a quantum after it woke is
+ * signalled, and again this often while the signal lands where it cannot
+ * act (libc, the vDSO): as sysmon re-asks an unpreempted slice. */
+#define KICK_AGAIN_NS ((int64_t)1000000)
+#define MAX_FDS	      16
 
 struct gx_kabi_proc *gx_kabi;
 _Atomic bool gx_kassist_active;
@@ -238,12 +242,21 @@ static int rb_map(int fd, char *why, size_t whylen)
 	return 0;
 }
 
-static void handle_event(const struct gx_kabi_event *ev, int64_t now);
+static struct gx_p *handle_event(const struct gx_kabi_event *ev, int64_t now, bool take);
 
-/* rb_drain - consume every record; returns how many were events. */
-static int rb_drain(int64_t now)
+/* One consumer at a time: sysmon, or the standby M (see gx_kassist_standby). */
+static _Atomic bool rb_draining;
+
+/*
+ * rb_drain - consume every record; returns how many were events. taken
+ * (the standby M): the first P an event frees is not handed off but comes
+ * back in *taken for the caller to run; later ones are handed off.
+ */
+static int rb_drain(int64_t now, struct gx_p **taken)
 {
 	int n = 0;
+	if (atomic_exchange_explicit(&rb_draining, true, memory_order_acquire))
+		return 0; /* the other consumer is at it */
 	uint64_t cons = atomic_load_explicit(rb_consumer, memory_order_acquire);
 	for (;;) {
 		uint64_t prod = atomic_load_explicit(rb_producer, memory_order_acquire);
@@ -257,12 +270,15 @@ static int rb_drain(int64_t now)
 		if (!(len & BPF_RINGBUF_DISCARD_BIT) && sz >= sizeof(struct gx_kabi_event)) {
 			struct gx_kabi_event ev;
 			memcpy(&ev, rb_data + (cons & rb_mask) + BPF_RINGBUF_HDR_SZ, sizeof(ev));
-			handle_event(&ev, now);
+			struct gx_p *pp = handle_event(&ev, now, taken && !*taken);
+			if (pp)
+				*taken = pp;
 			n++;
 		}
 		cons += (sz + BPF_RINGBUF_HDR_SZ + 7) & ~(uint64_t)7;
 		atomic_store_explicit(rb_consumer, cons, memory_order_release);
 	}
+	atomic_store_explicit(&rb_draining, false, memory_order_release);
 	return n;
 }
 
@@ -292,7 +308,7 @@ static void record(int64_t blocked_at, int64_t now, bool revoked)
 
 /* tryrevoke - take pp from its M if the M is blocked in the kernel in
  * goroutine code and pp has work. See the top of the file. */
-static bool tryrevoke(struct gx_p *pp, int64_t now)
+static bool tryrevoke(struct gx_p *pp, int64_t now, bool take)
 {
 	struct gx_m *mp = atomic_load(&pp->m);
 	if (!mp || (mp->kslot == &mp->kslot_local && !gx_kassist_testing))
@@ -321,39 +337,45 @@ static bool tryrevoke(struct gx_p *pp, int64_t now)
 	atomic_store_explicit(&pp->status, Pidle, memory_order_release);
 	if (gx_kabi)
 		record((int64_t)mp->kslot->block_ns, now, true);
-	gx_handoffp(pp);
+	if (!take)
+		gx_handoffp(pp);
 	return true;
 }
 
 /* A P in a wrapped syscall whose M blocked: hand it off now (Go waits for
  * sysmon's 20 us tick; the kernel says the M is asleep). */
-static bool tryhandoff_syscall(struct gx_p *pp, int64_t blocked_at, int64_t now)
+static bool tryhandoff_syscall(struct gx_p *pp, int64_t blocked_at, int64_t now, bool take)
 {
 	uint32_t st = Psyscall;
 	if (!has_work(pp) || !atomic_compare_exchange_strong(&pp->status, &st, Pidle))
 		return false;
 	record(blocked_at, now, false);
-	gx_handoffp(pp);
+	if (!take)
+		gx_handoffp(pp);
 	return true;
 }
 
-static void handle_event(const struct gx_kabi_event *ev, int64_t now)
+/* handle_event - hand off the P the event is about, if it is still stuck
+ * and has work. take: return it to the caller instead (NULL if not). */
+static struct gx_p *handle_event(const struct gx_kabi_event *ev, int64_t now, bool take)
 {
 	if (ev->type != GX_EV_BLOCK || ev->p < 0 || ev->p >= atomic_load(&gx_sched.nallp) || ev->m >= GX_KABI_MAX_M)
-		return;
+		return NULL;
 	struct gx_p *pp = gx_allp[ev->p];
 	if (!pp)
-		return;
+		return NULL;
 	uint32_t st = atomic_load(&pp->status);
+	bool got = false;
 	if (st == Psyscall)
-		tryhandoff_syscall(pp, (int64_t)ev->ts, now);
+		got = tryhandoff_syscall(pp, (int64_t)ev->ts, now, take);
 	else if (st == Prunning)
-		tryrevoke(pp, now);
+		got = tryrevoke(pp, now, take);
+	return got && take ? pp : NULL;
 }
 
 bool gx_kassist_tryrevoke(struct gx_p *pp, int64_t now)
 {
-	return tryrevoke(pp, now);
+	return tryrevoke(pp, now, false);
 }
 
 bool gx_kassist_retake(struct gx_p *pp, int64_t now)
@@ -366,7 +388,43 @@ bool gx_kassist_retake(struct gx_p *pp, int64_t now)
 	uint64_t w = atomic_load((_Atomic uint64_t *)&mp->kslot->mword);
 	if (GX_KM_STATE(w) != GX_KM_BLOCKED || now - (int64_t)mp->kslot->block_ns < BLOCKED_RETAKE_NS)
 		return false;
-	return tryrevoke(pp, now);
+	return tryrevoke(pp, now, false);
+}
+
+/*
+ * gx_kassist_kick - a goroutine whose P was revoked runs on without one
+ * until its next gx_ call. One that keeps running goroutine code for a
+ * quantum gets the preemption signal: the handler sends it through
+ * GX_ENTER, which gives it back to the scheduler. So parallelism above
+ * gomaxprocs lasts at most about a quantum (sysmon, trace mode).
+ */
+int64_t gx_kassist_kick(int64_t now)
+{
+	static int64_t kicked[GX_KABI_MAX_M];
+	int64_t next = 0;
+	if (!atomic_load_explicit(&gx_kassist_active, memory_order_relaxed))
+		return 0;
+	for (struct gx_m *mp = atomic_load(&gx_sched.allm); mp; mp = mp->alllink) {
+		if (mp->kslot == &mp->kslot_local || mp->id >= GX_KABI_MAX_M)
+			continue;
+		struct gx_kabi_m *k = mp->kslot;
+		uint64_t w = atomic_load((_Atomic uint64_t *)&k->mword);
+		/* woken since the block that cost it its P, a quantum ago */
+		int64_t woke = (int64_t)__atomic_load_n(&k->wake_ns, __ATOMIC_RELAXED);
+		if (GX_KM_STATE(w) != GX_KM_REVOKED || woke <= (int64_t)k->block_ns)
+			continue;
+		int64_t due = woke + gx_quantum_ns;
+		if (kicked[mp->id] + KICK_AGAIN_NS > due)
+			due = kicked[mp->id] + KICK_AGAIN_NS;
+		if (now >= due) {
+			kicked[mp->id] = now;
+			gx_preemptm(mp);
+			due = now + KICK_AGAIN_NS;
+		}
+		if (!next || due < next)
+			next = due;
+	}
+	return next;
 }
 
 /* gx_revoked - GX_ENTER found our word REVOKED: sysmon gave our P away
@@ -386,6 +444,86 @@ void gx_revoked(void)
 		;
 	atomic_store_explicit(&gp->status, Gsyscall, memory_order_release);
 	gx_exitsyscall();
+}
+
+/* ---- the standby M ----------------------------------------------------------------- */
+/*
+ * sysmon waking on an event and then waking an idle M for the freed P costs
+ * two thread wake-ups (~30 us each on the VMs this was measured on). So one
+ * idle M at a time, the standby, parks in epoll on the ring buffer itself
+ * instead of on its futex: the kernel's notification wakes it directly and
+ * it takes the freed P for itself. While a standby exists sysmon does not
+ * watch the ring buffer (one consumer at a time; rb_drain also excludes
+ * the other), and watches it again when the standby leaves; the ring
+ * buffer's readiness is level-triggered, so nothing is missed in between.
+ * startm still wakes the standby like any idle M (its note, plus an
+ * eventfd: gx_kassist_wake_standby).
+ */
+static _Atomic(struct gx_m *) standby;
+static int sbepfd = -1, sbevfd = -1;
+
+/* midle_remove - take mp off the idle M list if it is still there (then
+ * nobody else will wake it). sched.lock held. */
+static bool midle_remove(struct gx_m *mp)
+{
+	for (struct gx_m **pm = &gx_sched.midle; *pm; pm = &(*pm)->schedlink) {
+		if (*pm == mp) {
+			*pm = mp->schedlink;
+			mp->schedlink = NULL;
+			gx_sched.nmidle--;
+			return true;
+		}
+	}
+	return false;
+}
+
+void gx_kassist_standby(struct gx_m *mp)
+{
+	struct gx_m *none = NULL;
+	if (sbepfd < 0 || !atomic_load(&gx_kassist_active) || !atomic_compare_exchange_strong(&standby, &none, mp))
+		return;
+	epoll_ctl(epfd, EPOLL_CTL_DEL, rbfd, NULL); /* we are the consumer now */
+	struct epoll_event evs[2];
+	while (atomic_load(&mp->park.key) == 0 && atomic_load(&gx_kassist_active)) {
+		int n = epoll_pwait2(sbepfd, evs, 2, NULL, NULL);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.fd == sbevfd) {
+				uint64_t v;
+				ssize_t r = read(sbevfd, &v, sizeof(v));
+				(void)r;
+			}
+		}
+		struct gx_p *pp = NULL;
+		if (rb_drain(gx_nanotime(), &pp) > 0)
+			__atomic_fetch_add(&gx_kabi->hdr.wakeups, 1, __ATOMIC_RELAXED);
+		if (!pp)
+			continue;
+		gx_lock(&gx_sched.lock);
+		bool mine = midle_remove(mp);
+		gx_unlock(&gx_sched.lock);
+		if (!mine) {
+			gx_handoffp(pp); /* startm is waking us already: the usual way */
+			continue;
+		}
+		mp->nextp = pp; /* stopm takes it */
+		gx_notewakeup(&mp->park);
+	}
+	struct epoll_event ev = {.events = EPOLLIN};
+	ev.data.fd = rbfd;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, rbfd, &ev); /* sysmon again */
+	atomic_store(&standby, NULL);
+}
+
+void gx_kassist_wake_standby(struct gx_m *mp)
+{
+	gx_storeload_fence(); /* our note store before the load; pairs with the CAS above */
+	if (atomic_load_explicit(&standby, memory_order_relaxed) == mp) {
+		uint64_t one = 1;
+		ssize_t r = write(sbevfd, &one, sizeof(one));
+		(void)r;
+	}
 }
 
 /* ---- the trace policy: sysmon sleeps on the ring buffer ----------------------------- */
@@ -421,7 +559,7 @@ static void trace_sysmon_sleep(int64_t until)
 		}
 		/* Events first: even in the hang-up case the programs are still
 		 * attached (we hold the links), so the words are current. */
-		if (rb_drain(now) > 0)
+		if (rb_drain(now, NULL) > 0)
 			__atomic_fetch_add(&gx_kabi->hdr.wakeups, 1, __ATOMIC_RELAXED);
 		if (hup)
 			fallback("gmpx-sched went away (its socket closed)");
@@ -462,6 +600,11 @@ static void fallback(const char *why)
 	atomic_store(&cur_mode, GX_KASSIST_OFF);
 	snprintf(status_text, sizeof(status_text), "%s; running in off mode", why);
 	gx_print("gmpx: kassist: %s; falling back to off mode\n", why);
+	if (sbevfd >= 0) { /* the standby goes back to its futex */
+		uint64_t one = 1;
+		ssize_t r = write(sbevfd, &one, sizeof(one));
+		(void)r;
+	}
 	pthread_mutex_lock(&socklock);
 	for (int i = 0; i < nlinkfds; i++)
 		close(linkfds[i]);
@@ -559,6 +702,12 @@ static int attach_mode(int mode, char *why, size_t whylen)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, rbfd, &ev);
 	ev.data.fd = wakefd;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev);
+	sbepfd = epoll_create1(EPOLL_CLOEXEC);
+	sbevfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ev.data.fd = rbfd;
+	epoll_ctl(sbepfd, EPOLL_CTL_ADD, rbfd, &ev);
+	ev.data.fd = sbevfd;
+	epoll_ctl(sbepfd, EPOLL_CTL_ADD, sbevfd, &ev);
 	ev.events = EPOLLRDHUP; /* hang-up only: replies are read by request() */
 	ev.data.fd = s;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, s, &ev);

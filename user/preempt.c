@@ -156,11 +156,14 @@ static void preempt_handler(int sig, siginfo_t *si, void *uctx)
 		return;
 	gx_g *gp = mp->curg;
 	struct gx_p *pp = mp->p;
-	if (!gp || !pp || !atomic_load_explicit(&pp->preempt, memory_order_relaxed) || mp->locks || mp->switchunlock ||
-	    mp->switchparked || gp->nopreempt || mp->lockedg ||
-	    atomic_load_explicit(&gp->status, memory_order_relaxed) != Grunning ||
-	    GX_KM_STATE(atomic_load_explicit((_Atomic uint64_t *)&mp->kslot->mword, memory_order_relaxed)) ==
-		    GX_KM_REVOKED) /* our P is no longer ours: GX_ENTER will see to it */
+	/* A revoked P (kassist.c) is no longer ours: its flag is another M's
+	 * business, but we go through the trampoline anyway, whose GX_ENTER
+	 * hands us back to the scheduler. */
+	bool revoked = GX_KM_STATE(atomic_load_explicit((_Atomic uint64_t *)&mp->kslot->mword, memory_order_relaxed)) ==
+		       GX_KM_REVOKED;
+	if (!gp || !pp || (!revoked && !atomic_load_explicit(&pp->preempt, memory_order_relaxed)) || mp->locks ||
+	    mp->switchunlock || mp->switchparked || gp->nopreempt || mp->lockedg ||
+	    atomic_load_explicit(&gp->status, memory_order_relaxed) != Grunning)
 		return;
 	ucontext_t *uc = uctx;
 	greg_t *r = uc->uc_mcontext.gregs;

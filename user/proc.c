@@ -604,6 +604,8 @@ static void startm(struct gx_p *pp, bool spinning)
 	nmp->spinning = spinning;
 	nmp->nextp = pp;
 	gx_notewakeup(&nmp->park);
+	if (atomic_load_explicit(&gx_kassist_active, memory_order_relaxed))
+		gx_kassist_wake_standby(nmp);
 }
 
 void gx_startm_idle(void)
@@ -685,6 +687,8 @@ static void stopm(void)
 	gx_lock(&gx_sched.lock);
 	mput(mp);
 	gx_unlock(&gx_sched.lock);
+	if (atomic_load_explicit(&gx_kassist_active, memory_order_relaxed))
+		gx_kassist_standby(mp); /* trace mode: maybe wait on the kernel's events */
 	gx_notesleep(&mp->park);
 	gx_noteclear(&mp->park);
 	struct gx_p *pp = mp->nextp;

@@ -460,6 +460,14 @@ GX_HIDDEN bool gx_kassist_retake(struct gx_p *pp, int64_t now);
 /* Revoke pp now if its M's word says BLOCKED (testing.c's fake kernel). */
 GX_HIDDEN bool gx_kassist_tryrevoke(struct gx_p *pp, int64_t now);
 extern GX_HIDDEN bool gx_kassist_testing;
+/* sysmon: signal revoked Ms that run goroutine code for a quantum;
+ * returns when to look again (0: nothing to watch). */
+GX_HIDDEN int64_t gx_kassist_kick(int64_t now);
+/* stopm, trace mode: maybe park as the standby M (on the ring buffer, not
+ * the futex) until woken; then stopm's futex sleep returns at once. */
+GX_HIDDEN void gx_kassist_standby(struct gx_m *mp);
+/* startm woke mp's note: also wake it if it is the standby. */
+GX_HIDDEN void gx_kassist_wake_standby(struct gx_m *mp);
 /* The slow path of GX_ENTER: this M's P was revoked while it was blocked. */
 GX_HIDDEN void gx_revoked(void);
 extern GX_HIDDEN _Atomic bool gx_kassist_active;

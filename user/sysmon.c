@@ -226,6 +226,9 @@ static void *sysmon(void *arg)
 		int64_t next;
 		bool busy;
 		retake(now, &next, &busy);
+		int64_t kick = gx_kassist_kick(now); /* trace mode: revoked goroutines */
+		if (kick && (!next || kick < next))
+			next = kick;
 		gx_sysmon_netpoll(now); /* nobody polled for 10 ms: every P busy */
 		if (trace_period > 0 && now >= trace_next) {
 			gx_schedtrace(gx_debug.scheddetail != 0);

@@ -24,6 +24,16 @@ Exit status: 0 when everything built, ran and verified (whether or not the
 targets are met: they are reported, not enforced); 1 when something failed
 to build or run, or a workload's verification failed; 2 for bad usage.
 
+Implementations: gmpx (kernel assist off), gmpx-trace (the same programs
+with GX_KASSIST=trace) and go. For gmpx-trace the runner starts ONE private
+kernel-assist daemon for the whole run (build/gmpx-sched --socket
+/tmp/gmpx-bench-PID/sched.sock --pin-dir /sys/fs/bpf/gmpx-bench-PID; it
+needs root and kernel BTF), points GX_KASSIST_SOCK at it and stops it at
+the end, also on Ctrl-C, SIGTERM or an exception. When it cannot be had the
+gmpx-trace column is skipped with the reason and the others run. Every C
+program reports the mode it ended in ("kassist" in its JSON); a gmpx-trace
+sample that did not end in "trace" fails.
+
 Adding an implementation: a ProgramSet (how to build its programs, where they
 land) and an Impl (a name, the program set, extra environment) in IMPLS.
 Adding a workload: the C and Go programs, then a Workload in WORKLOADS. A Run
@@ -127,6 +137,10 @@ class ProgramSet:
 
 # gmpx programs that do not live in tools/bench/c (the rest: c/NAME.c).
 C_SOURCES = {"http_hello": REPO / "examples" / "http_hello.c"}
+# Extra sources linked into a gmpx program: kassist_exit.c makes a program
+# that is not a benchmark program of its own report its kernel-assist mode
+# at exit (on stderr; its driver reads it).
+C_EXTRA = {"http_hello": [BENCH_DIR / "c" / "kassist_exit.c"]}
 
 
 def c_source(w):
@@ -142,7 +156,7 @@ def build_gmpx(opts, workloads):
     (OUT / "c").mkdir(parents=True, exist_ok=True)
     for w in workloads:
         run_build([CC, *CFLAGS, "-I", str(REPO / "include"), "-I", str(BENCH_DIR / "c"),
-                   str(c_source(w)), str(lib), *opts.ldlibs,
+                   str(c_source(w)), *(str(x) for x in C_EXTRA.get(w, [])), str(lib), *opts.ldlibs,
                    "-o", str(OUT / "c" / w)])
 
 
@@ -191,13 +205,21 @@ class Impl:
     programs: str                  # key in PROGRAM_SETS
     env: dict = field(default_factory=dict)
     about: str = ""
+    # The kernel-assist mode its programs must report ("kassist" in their
+    # JSON) for a sample to count; None: not checked.
+    kassist: Optional[str] = None
+    # Needs the run's gmpx-sched daemon (GX_KASSIST_SOCK is set to it).
+    daemon: bool = False
 
 
-# Later: Impl("gmpx-trace", "gmpx", {"GX_KASSIST": "trace"}),
-#        Impl("gmpx-scx", "gmpx", {"GX_KASSIST": "scx"}),
+# Later: Impl("gmpx-scx", "gmpx", {"GX_KASSIST": "scx"}, kassist="scx", daemon=True),
 #        Impl("pthreads", "pthreads") with its own ProgramSet.
 IMPLS = [
-    Impl("gmpx", "gmpx", {}, "gmpx runtime (build/libgmpx.a), kernel assist off"),
+    Impl("gmpx", "gmpx", {"GX_KASSIST": "off"},
+         "gmpx runtime (build/libgmpx.a), kernel assist off", kassist="off"),
+    Impl("gmpx-trace", "gmpx", {"GX_KASSIST": "trace"},
+         "the gmpx programs with GX_KASSIST=trace, attached to the run's private gmpx-sched "
+         "daemon (needs root and kernel BTF)", kassist="trace", daemon=True),
     Impl("go", "go", {}, "Go peer program (tools/bench/go)"),
 ]
 
@@ -208,22 +230,38 @@ IMPLS = [
 
 @dataclass
 class Target:
-    kind: str       # "ratio_max", "ratio_min" (impl / BASELINE) or "abs_max"
+    """kind: "ratio_max", "ratio_min" (impl / BASELINE), "abs_max" (the
+    value itself), or "ratio_to" (impl / the implementation `ref` <= bound:
+    a comparison between two gmpx modes). impl: the one implementation the
+    target is about (None: every gmpx implementation, is_subject)."""
+    kind: str
     bound: float
     unit: str = ""
+    impl: Optional[str] = None
+    ref: Optional[str] = None
 
     def text(self):
         if self.kind == "ratio_max":
-            return f"ratio ≤ {self.bound:.2g}" if self.bound != 1 else "ratio ≤ 1.0"
-        if self.kind == "ratio_min":
-            return f"ratio ≥ {self.bound:.2g}" if self.bound != 1 else "ratio ≥ 1.0"
-        return f"≤ {self.bound:g}{(' ' + self.unit) if self.unit else ''}"
+            t = f"ratio ≤ {self.bound:.2g}" if self.bound != 1 else "ratio ≤ 1.0"
+        elif self.kind == "ratio_min":
+            t = f"ratio ≥ {self.bound:.2g}" if self.bound != 1 else "ratio ≥ 1.0"
+        elif self.kind == "ratio_to":
+            t = f"≤ {self.bound:g} × {self.ref}"
+        else:
+            t = f"≤ {self.bound:g}{(' ' + self.unit) if self.unit else ''}"
+        return f"{t} ({self.impl})" if self.impl else t
 
-    def met(self, value, ratio):
+    def applies(self, impl_name):
+        return impl_name == self.impl if self.impl else is_subject(impl_name)
+
+    def met(self, value, ratio, values=None):
         if self.kind == "ratio_max":
             return None if ratio is None else ratio <= self.bound
         if self.kind == "ratio_min":
             return None if ratio is None else ratio >= self.bound
+        if self.kind == "ratio_to":
+            ref = (values or {}).get(self.ref)
+            return None if value is None or not ref else value / ref <= self.bound
         return None if value is None else value <= self.bound
 
 
@@ -373,6 +411,8 @@ def drive_netpoll_echo(binary, args, env, timeout):
         return 1, "", (f"server exit {rc}, served {s.get('conns')} connections and {s.get('bytes')} bytes; "
                        f"want {args['conns']} and {want}. {serr}")
     m["maxprocs"] = s.get("maxprocs")
+    if "kassist" in s:
+        m["kassist"] = s["kassist"]
     if cpu is not None:
         m["server_cpu_ms"] = round(cpu * 1e3, 1)
         m["server_cpu_us_per_req"] = round(cpu * 1e6 / (args["conns"] * args["trips"]), 3)
@@ -427,6 +467,9 @@ def drive_http_hello(binary, args, env, timeout):
         return 1, "", f"server exit status {rc} after SIGTERM: {serr}"
     m = {"workload": "http_hello", "maxprocs": args["maxprocs"], "threads": args["threads"],
          "conns": args["conns"], "duration_s": args["duration_s"], **r}
+    k = re.findall(r"^gmpx-bench: kassist=(\w+)\s*$", serr, re.M)   # c/kassist_exit.c
+    if k:
+        m["kassist"] = k[-1]
     if cpu is not None:
         m["server_cpu_ms"] = round(cpu * 1e3, 1)
         m["server_cpu_us_per_req"] = round(cpu * 1e6 / r["requests"], 3)
@@ -449,6 +492,8 @@ HANDOFF_ITERS, HANDOFF_ITERS_QUICK = 200, 10           # blocking reads of ~20 m
 HANDOFF_DELAY_US = 20_000                              # the helper process's delay
 HANDOFF_YIELD_US = 1_000                               # B yields after this much running
 HANDOFF_P99_MAX_US = 1_000                             # hand-off p99 target (absolute)
+# trace mode, unwrapped read: hand-off targets (absolute, gmpx-trace only)
+HANDOFF_TRACE_UNWRAPPED_P50_MAX_US, HANDOFF_TRACE_UNWRAPPED_P99_MAX_US = 50, 500
 SYSMON_CPU_MAX_PCT = 1.0                               # sysmon CPU target (absolute)
 PREEMPT_ITERS, PREEMPT_ITERS_QUICK = 500, 20           # 1 ms sleeps against a spinner
 PREEMPT_SLEEP_US = 1_000
@@ -461,6 +506,9 @@ ECHO_SIZE = 64                                         # bytes per message
 ECHO_CLIENT_THREADS = 2
 HTTP_THREADS, HTTP_CONNS = 2, 100                      # wrk -t -c
 HTTP_SECS, HTTP_SECS_QUICK = 5, 1                      # wrk -d
+IDLE_N = 1000                                          # parked goroutines
+IDLE_MS, IDLE_MS_QUICK = 10_000, 2_000                 # the idle window
+IDLE_TRACE_MAX_RATIO = 0.1                             # gmpx-trace idle CPU / gmpx's
 
 WORKLOADS = [
     Workload(
@@ -541,12 +589,15 @@ WORKLOADS = [
                    target=Target("ratio_max", 1.0)),
         ]),
     Workload(
-        "syscall_handoff", "A blocks ~20 ms in a wrapped read of a pipe fed by a helper "
-        "process, 200 times; how soon after A's read-entry does spinning B run (1 P)",
-        runs=[Run("P1", {"maxprocs": 1, "iters": HANDOFF_ITERS, "delay_us": HANDOFF_DELAY_US,
-                         "yield_us": HANDOFF_YIELD_US},
+        "syscall_handoff", "A blocks ~20 ms in a read of a pipe fed by a helper process, 200 "
+        "times; how soon after A's read-entry does spinning B run (1 P). P1: the read and write "
+        "are wrapped (gx_sys_read; Go syscall.Read); P1-unwrapped: plain read(2)/write(2) the "
+        "runtime does not know about (Go: syscall.RawSyscall)",
+        runs=[Run(key, {"maxprocs": 1, "iters": HANDOFF_ITERS, "delay_us": HANDOFF_DELAY_US,
+                        "yield_us": HANDOFF_YIELD_US, "unwrapped": u},
                   {"maxprocs": 1, "iters": HANDOFF_ITERS_QUICK, "delay_us": HANDOFF_DELAY_US,
-                   "yield_us": HANDOFF_YIELD_US})],
+                   "yield_us": HANDOFF_YIELD_US, "unwrapped": u})
+              for key, u in (("P1", 0), ("P1-unwrapped", 1))],
         metrics=[
             Metric("hand-off p50 µs", "maxprocs=1", "µs", run="P1", field="handoff_p50_us"),
             Metric("hand-off p99 µs", "maxprocs=1", "µs", run="P1", field="handoff_p99_us",
@@ -554,6 +605,16 @@ WORKLOADS = [
             Metric("B longest stall µs", "maxprocs=1", "µs", run="P1", field="b_max_stall_us"),
             Metric("sysmon CPU % of wall", "maxprocs=1", "%", run="P1", field="sysmon_cpu_pct",
                    target=Target("abs_max", SYSMON_CPU_MAX_PCT, "%")),
+            Metric("hand-off p50 µs", "maxprocs=1, unwrapped", "µs", run="P1-unwrapped",
+                   field="handoff_p50_us",
+                   target=Target("abs_max", HANDOFF_TRACE_UNWRAPPED_P50_MAX_US, "µs", impl="gmpx-trace")),
+            Metric("hand-off p99 µs", "maxprocs=1, unwrapped", "µs", run="P1-unwrapped",
+                   field="handoff_p99_us",
+                   target=Target("abs_max", HANDOFF_TRACE_UNWRAPPED_P99_MAX_US, "µs", impl="gmpx-trace")),
+            Metric("B longest stall µs", "maxprocs=1, unwrapped", "µs", run="P1-unwrapped",
+                   field="b_max_stall_us"),
+            Metric("sysmon CPU % of wall", "maxprocs=1, unwrapped", "%", run="P1-unwrapped",
+                   field="sysmon_cpu_pct", target=Target("abs_max", SYSMON_CPU_MAX_PCT, "%")),
         ]),
     Workload(
         "preempt_latency", "a call-free spinner holds the only P; lateness of 1 ms sleeps",
@@ -601,7 +662,112 @@ WORKLOADS = [
             Metric("server CPU µs/request", "maxprocs=2", "µs", run="P2", field="server_cpu_us_per_req"),
         ],
         driver=drive_http_hello),
+    Workload(
+        "idle_cost", f"{IDLE_N} goroutines parked on a waitgroup while main sleeps {IDLE_MS // 1000} s "
+        f"(--quick: {IDLE_MS_QUICK // 1000} s): the process's CPU time and context switches in that window",
+        runs=[Run("P2", {"maxprocs": 2, "n": IDLE_N, "idle_ms": IDLE_MS},
+                  {"maxprocs": 2, "n": IDLE_N, "idle_ms": IDLE_MS_QUICK})],
+        metrics=[
+            Metric("idle CPU µs", "maxprocs=2", "µs", run="P2", field="idle_cpu_us",
+                   target=Target("ratio_to", IDLE_TRACE_MAX_RATIO, impl="gmpx-trace", ref="gmpx")),
+            Metric("idle CPU % of one CPU", "maxprocs=2", "%", run="P2", field="idle_cpu_pct"),
+            Metric("context switches", "maxprocs=2", "", run="P2", field="wakeups"),
+        ]),
 ]
+
+
+# --------------------------------------------------------------------------
+# The kernel-assist daemon: one private gmpx-sched for the whole run.
+# --------------------------------------------------------------------------
+
+SCHED_BIN = BUILD / "gmpx-sched"
+SCHED_LOG = OUT / "gmpx-sched.log"
+SCHED_START_TIMEOUT = 10          # seconds for its socket to appear
+
+
+class Daemon:
+    """build/gmpx-sched on a private socket and pin directory. start()
+    returns None, or one line saying why there is no daemon; env() is what
+    a gmpx-trace program needs; stop() ends it (idempotent)."""
+
+    def __init__(self):
+        pid = os.getpid()
+        self.dir = Path(f"/tmp/gmpx-bench-{pid}")
+        self.sock = self.dir / "sched.sock"
+        self.pins = Path(f"/sys/fs/bpf/gmpx-bench-{pid}")
+        self.p = None
+        self.log = None
+        self.watch = None
+
+    def start(self):
+        if os.geteuid() != 0:
+            return "needs root (the gmpx-sched daemon loads BPF programs)"
+        if not Path("/sys/kernel/btf/vmlinux").exists():
+            return "no kernel BTF (/sys/kernel/btf/vmlinux): trace mode's BPF programs cannot load"
+        if not os.access(SCHED_BIN, os.X_OK):
+            return (f"{SCHED_BIN.relative_to(REPO)} is not built "
+                    "(make gmpx-sched: needs clang, bpftool and libbpf)")
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        SCHED_LOG.parent.mkdir(parents=True, exist_ok=True)
+        self.log = open(SCHED_LOG, "w")
+        # It exits cleanly (removing its pins) when the write end of this
+        # pipe closes: when the runner ends, however it ends.
+        r, self.watch = os.pipe()
+        cmd = [str(SCHED_BIN), "--socket", str(self.sock), "--pin-dir", str(self.pins),
+               "--watch-fd", str(r)]
+        print("+ " + " ".join(cmd) + f" 2>{SCHED_LOG.relative_to(REPO)}", file=sys.stderr)
+        self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
+                                  stderr=subprocess.STDOUT, pass_fds=(r,))
+        os.close(r)
+        deadline = time.monotonic() + SCHED_START_TIMEOUT
+        while not self.sock.exists():
+            if self.p.poll() is not None:
+                why = f"gmpx-sched exited at start (status {self.p.returncode}): {self.last_log()}"
+                self.stop()
+                return why
+            if time.monotonic() > deadline:
+                self.stop()
+                return f"gmpx-sched did not create {self.sock} in {SCHED_START_TIMEOUT} s: {self.last_log()}"
+            time.sleep(0.01)
+        return None
+
+    def last_log(self):
+        try:
+            lines = [ln for ln in SCHED_LOG.read_text().splitlines() if ln.strip()]
+            return lines[-1].strip() if lines else "(no output)"
+        except OSError:
+            return "(no log)"
+
+    def alive(self):
+        return self.p is not None and self.p.poll() is None
+
+    def env(self):
+        return {"GX_KASSIST_SOCK": str(self.sock)}
+
+    def stop(self):
+        if self.watch is not None:
+            os.close(self.watch)
+            self.watch = None
+        if self.p is not None:
+            if self.p.poll() is None:
+                self.p.send_signal(signal.SIGTERM)
+                try:
+                    self.p.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.p.kill()
+                    self.p.wait()
+        if self.log:
+            self.log.close()
+            self.log = None
+        # What a daemon that did not exit cleanly leaves behind.
+        for d in (self.pins, self.dir):
+            try:
+                if d.is_dir():
+                    for f in d.iterdir():
+                        f.unlink()
+                    d.rmdir()
+            except OSError:
+                pass
 
 
 # --------------------------------------------------------------------------
@@ -621,7 +787,7 @@ class Options:
     ldlibs: list
 
 
-def run_program(opts, impl, wl, run, rnd):
+def run_program(opts, impl, wl, run, rnd, daemon=None):
     """Runs one workload program once; returns a sample dict."""
     args = run.quick if opts.quick else run.args
     cmd = [str(PROGRAM_SETS[impl.programs].path(wl.name))]
@@ -629,7 +795,10 @@ def run_program(opts, impl, wl, run, rnd):
     env = dict(os.environ)
     for var in ("GOMAXPROCS", "GX_MAXPROCS"):       # the --maxprocs option rules
         env.pop(var, None)
+    env.pop("GX_KASSIST_SOCK", None)
     env.update(impl.env)
+    if impl.daemon and daemon is not None:
+        env.update(daemon.env())
     env.update(run.env)
     sample = {"round": rnd, "impl": impl.name, "workload": wl.name, "run": run.key,
               "cmd": cmd, "ok": False}
@@ -667,6 +836,15 @@ def run_program(opts, impl, wl, run, rnd):
         else:
             if not isinstance(metrics, dict) or metrics.get("workload") != wl.name:
                 sample["error"] = "JSON does not name the workload"
+            elif impl.kassist and metrics.get("kassist") != impl.kassist:
+                # The runtime's own word on why (gmpx: kassist: ... on stderr).
+                why = [ln.strip() for ln in stderr.splitlines() if "kassist" in ln
+                       and not ln.startswith("gmpx-bench:")]
+                sample["error"] = (f"ran in kernel-assist mode {metrics.get('kassist')!r}, not "
+                                   f"{impl.kassist!r}" + (f": {why[-1]}" if why else ""))
+                if impl.daemon and daemon is not None and not daemon.alive():
+                    sample["error"] += f" (gmpx-sched has exited: {daemon.last_log()})"
+                sample["metrics"] = metrics
             else:
                 sample["metrics"] = metrics
                 sample["ok"] = True
@@ -682,6 +860,8 @@ def fmt_num(v):
         return f"{v:,.0f}"
     if abs(v) >= 10:
         return f"{v:.1f}"
+    if 0 < abs(v) < 0.1:
+        return f"{v:.2g}"       # e.g. an idle CPU share of 0.0022 %
     return f"{v:.2f}"
 
 
@@ -720,8 +900,8 @@ def summarize(opts, workloads, impls, samples):
                     continue
                 v = values.get(name)
                 ratios[name] = v / base if v is not None and base else None
-                if m.target and is_subject(name):
-                    met[name] = m.target.met(v, ratios[name])
+                if m.target and m.target.applies(name):
+                    met[name] = m.target.met(v, ratios[name], values)
             rows.append({"workload": wl.name, "metric": m.name, "param": m.param,
                          "unit": m.unit, "values": values, "ratios": ratios,
                          "target": m.target.text() if m.target else None, "met": met})
@@ -748,7 +928,7 @@ def table(rows, impls, markdown):
         line += [r["target"] or "info"]
         for n in subjects:
             ok = r["met"].get(n)
-            line += ["" if not r["target"] else "—" if ok is None else "yes" if ok else "NO"]
+            line += ["" if n not in r["met"] else "—" if ok is None else "yes" if ok else "NO"]
         body.append(line)
     if markdown:
         out = ["| " + " | ".join(head) + " |",
@@ -882,27 +1062,54 @@ def main(argv):
 
     info = machine_info()
     samples = []
-    for rnd in range(opts.rounds):
-        # Rotate the order of the implementations each round.
-        order = impls[rnd % len(impls):] + impls[:rnd % len(impls)]
-        for wl in workloads:
-            for run in wl.runs:
-                for impl in order:
-                    ps = PROGRAM_SETS[impl.programs]
-                    if not built[impl.programs] or not ps.has(wl.name) or not run.applies(impl):
-                        continue
-                    s = run_program(opts, impl, wl, run, rnd)
-                    samples.append(s)
-                    tag = f"[{rnd + 1}/{opts.rounds}] {wl.name} {run.key} {impl.name}"
-                    if s["ok"]:
-                        print(f"{tag}: {json.dumps(s['metrics'])}", file=sys.stderr)
-                    else:
-                        print(f"{tag}: FAILED: {s['error']}", file=sys.stderr)
-                        if s.get("stderr"):
-                            print("  " + s["stderr"].replace("\n", "\n  "), file=sys.stderr)
-                        failures.append({"stage": "run", "impl": impl.name,
-                                         "workload": wl.name, "run": run.key,
-                                         "round": rnd, "error": s["error"]})
+    skipped = {}        # implementation -> why it did not run (one line)
+    daemon = None
+
+    def on_sigterm(signum, frame):
+        raise KeyboardInterrupt     # unwinds through the finally below
+
+    old_sigterm = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        # One private kernel-assist daemon for the whole run, if an
+        # implementation needs it; without it those columns are skipped.
+        if any(i.daemon and built[i.programs] for i in impls):
+            daemon = Daemon()
+            why = daemon.start()
+            if why:
+                for i in impls:
+                    if i.daemon:
+                        skipped[i.name] = why
+                        print(f"bench: {i.name} skipped: {why}", file=sys.stderr)
+        impls = [i for i in impls if i.name not in skipped]
+
+        for rnd in range(opts.rounds):
+            # Rotate the order of the implementations each round.
+            order = impls[rnd % len(impls):] + impls[:rnd % len(impls)]
+            for wl in workloads:
+                for run in wl.runs:
+                    for impl in order:
+                        ps = PROGRAM_SETS[impl.programs]
+                        if not built[impl.programs] or not ps.has(wl.name) or not run.applies(impl):
+                            continue
+                        s = run_program(opts, impl, wl, run, rnd, daemon)
+                        samples.append(s)
+                        tag = f"[{rnd + 1}/{opts.rounds}] {wl.name} {run.key} {impl.name}"
+                        if s["ok"]:
+                            print(f"{tag}: {json.dumps(s['metrics'])}", file=sys.stderr)
+                        else:
+                            print(f"{tag}: FAILED: {s['error']}", file=sys.stderr)
+                            if s.get("stderr"):
+                                print("  " + s["stderr"].replace("\n", "\n  "), file=sys.stderr)
+                            failures.append({"stage": "run", "impl": impl.name,
+                                             "workload": wl.name, "run": run.key,
+                                             "round": rnd, "error": s["error"]})
+    except KeyboardInterrupt:
+        print("\nbench: interrupted; no results written", file=sys.stderr)
+        return 130
+    finally:
+        if daemon is not None:
+            daemon.stop()
+        signal.signal(signal.SIGTERM, old_sigterm)
 
     medians, rows = summarize(opts, workloads, impls, samples)
     info["loadavg_end"] = (Path("/proc/loadavg").read_text().strip()
@@ -921,6 +1128,8 @@ def main(argv):
     else:
         print(f"# {header}")
     print(table(rows, impls, opts.markdown))
+    for name, why in skipped.items():
+        print(f"\n{name}: skipped: {why}" if opts.markdown else f"# {name}: skipped: {why}")
     if failures:
         print(f"\n{len(failures)} failure(s):", file=sys.stderr)
         for f in failures:
@@ -936,6 +1145,7 @@ def main(argv):
                         if k.startswith(("GX_", "GO")) and k not in ("GOROOT",)},
         "implementations": [{"name": i.name, "programs": i.programs, "env": i.env,
                              "about": i.about} for i in impls],
+        "skipped": skipped,
         "baseline": BASELINE,
         "workloads": [{"name": w.name, "about": w.about,
                        "runs": [{"key": r.key, "args": r.quick if opts.quick else r.args,

@@ -29,6 +29,7 @@ struct gxs_opts {
 	const char *pin_dir; /* where the maps are pinned */
 	int mode;	     /* GX_KABI_TRACE (GX_KABI_SCX: not built yet) */
 	int verbose;	     /* times --verbose was given */
+	int watch_fd;	     /* --watch-fd: exit when it hangs up, -1 none */
 	bool stats;	     /* --stats: print and exit, no daemon */
 	double interval;     /* --stats: seconds between reports, 0 once */
 	long count;	     /* --stats: reports, 0 unlimited */

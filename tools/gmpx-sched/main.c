@@ -6,6 +6,7 @@
  * another daemon running, or none for --stats), 2 bad usage.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <stdio.h>
@@ -30,6 +31,8 @@ static void usage(FILE *f)
 		"                  daemon's own user)\n"
 		"  --mode MODE     trace (the default); scx is not built yet\n"
 		"  --pin-dir DIR   where the maps are pinned (default %s)\n"
+		"  --watch-fd N    exit cleanly when fd N (inherited: a pipe's read end) hangs\n"
+		"                  up, i.e. when whoever started us dies (tests, benchmarks)\n"
 		"  --verbose, -v   debug lines and libbpf's warnings (twice: all of libbpf's)\n"
 		"  --stats         print each attached process's statistics and exit\n"
 		"  --interval SEC  with --stats: every SEC seconds (until --count)\n"
@@ -48,12 +51,13 @@ static void bad(const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
-	enum { O_SOCKET = 256, O_GROUP, O_MODE, O_PINDIR, O_STATS, O_INTERVAL, O_COUNT };
+	enum { O_SOCKET = 256, O_GROUP, O_MODE, O_PINDIR, O_STATS, O_INTERVAL, O_COUNT, O_WATCHFD };
 	static const struct option longopts[] = {
 		{"socket", required_argument, NULL, O_SOCKET},
 		{"group", required_argument, NULL, O_GROUP},
 		{"mode", required_argument, NULL, O_MODE},
 		{"pin-dir", required_argument, NULL, O_PINDIR},
+		{"watch-fd", required_argument, NULL, O_WATCHFD},
 		{"verbose", no_argument, NULL, 'v'},
 		{"stats", no_argument, NULL, O_STATS},
 		{"interval", required_argument, NULL, O_INTERVAL},
@@ -65,6 +69,7 @@ int main(int argc, char **argv)
 		.sock = GX_KABI_SOCK_DEFAULT,
 		.pin_dir = GX_KABI_PIN_DIR,
 		.mode = GX_KABI_TRACE,
+		.watch_fd = -1,
 	};
 	bool have_interval = false, have_count = false, have_mode = false, have_group = false;
 	char *end;
@@ -104,6 +109,13 @@ int main(int argc, char **argv)
 				bad("--mode: '%s' is not a mode (trace, scx)", optarg);
 			have_mode = true;
 			break;
+		case O_WATCHFD: {
+			long fd = strtol(optarg, &end, 10);
+			if (*end || fd < 0 || fd > 65535 || fcntl((int)fd, F_GETFD) < 0)
+				bad("--watch-fd: '%s' is not an open file descriptor", optarg);
+			o.watch_fd = (int)fd;
+			break;
+		}
 		case O_PINDIR:
 			if (!optarg[0])
 				bad("--pin-dir: empty path%s", "");

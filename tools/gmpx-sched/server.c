@@ -62,7 +62,7 @@ struct server {
 };
 
 /* epoll tags for the two fds that are not clients */
-static char tag_listen, tag_signal;
+static char tag_listen, tag_signal, tag_watch;
 
 static long long now_ms(void)
 {
@@ -511,6 +511,7 @@ int gxs_serve(const struct gxs_opts *o)
 	char dir[PATH_MAX];
 	sigset_t set;
 	int rc = 1, signo = 0, err;
+	bool watched_gone = false;
 
 	s.bpf.procs_fd = s.bpf.rbufs_fd = s.bpf.tids_fd = -1;
 	if (dir_of(o->sock, dir, sizeof(dir)) && (err = mkdir_p(dir)) < 0) {
@@ -545,10 +546,14 @@ int gxs_serve(const struct gxs_opts *o)
 		gxs_log("epoll: %s", strerror(errno));
 		goto out;
 	}
+	if (o->watch_fd >= 0 && ep_add(&s, o->watch_fd, &tag_watch, EPOLLIN | EPOLLRDHUP) < 0) {
+		gxs_log("--watch-fd %d: %s", o->watch_fd, strerror(errno));
+		goto out;
+	}
 	gxs_log("started (pid %d): mode trace, programs %s, socket %s, pins %s%s%s", (int)getpid(), s.bpf.family,
 		o->sock, o->pin_dir, o->group ? ", group " : "", o->group ? o->group : "");
 
-	while (!signo) {
+	while (!signo && !watched_gone) {
 		struct epoll_event evs[64];
 		int i, n, timeout = expire_refused(&s);
 
@@ -566,12 +571,18 @@ int gxs_serve(const struct gxs_opts *o)
 				on_listen(&s);
 			else if (p == &tag_signal)
 				on_signal(&s, &signo);
+			else if (p == &tag_watch)
+				watched_gone = true;
 			else
 				on_client(&s, p, evs[i].events);
 		}
 	}
-	gxs_log("exiting on SIG%s: %zu process(es) attached", sigabbrev_np(signo) ? sigabbrev_np(signo) : "?",
-		gxs_proc_count());
+	if (watched_gone)
+		gxs_log("exiting: --watch-fd %d hung up (whoever started us is gone): %zu process(es) attached",
+			o->watch_fd, gxs_proc_count());
+	else
+		gxs_log("exiting on SIG%s: %zu process(es) attached", sigabbrev_np(signo) ? sigabbrev_np(signo) : "?",
+			gxs_proc_count());
 	rc = 0;
 out:
 	/* close the clients' sockets first, leave their map entries: see

@@ -11,6 +11,13 @@
  * with runtime.GOMAXPROCS. A workload prints ONE line of JSON on stdout
  * and exits 0; a failed check prints "NAME (gmpx): why" on stderr and
  * exits 1; bad usage exits 2.
+ *
+ * Every C program's JSON line (the echo server's: the line it prints on
+ * exit) ends with "kassist":"off"|"trace"|"scx": bench_kassist(), the
+ * kernel-assist mode in effect when the line is printed, i.e. at the end of
+ * the run (it drops to "off" if the daemon went away mid-run). The runner
+ * fails a gmpx-trace sample that does not say "trace". The Go peers have
+ * no such field.
  */
 #ifndef GMPX_BENCH_H
 #define GMPX_BENCH_H
@@ -124,6 +131,20 @@ static inline int64_t bench_rss_bytes(void)
 		bench_fail("malformed /proc/self/statm");
 	fclose(f);
 	return (int64_t)resident * sysconf(_SC_PAGESIZE);
+}
+
+/* bench_kassist - the name of gx_kassist_mode(): "off", "trace" or "scx". */
+static inline const char *bench_kassist(void)
+{
+	switch (gx_kassist_mode()) {
+	case GX_KASSIST_OFF:
+		return "off";
+	case GX_KASSIST_TRACE:
+		return "trace";
+	case GX_KASSIST_SCX:
+		return "scx";
+	}
+	return "unknown";
 }
 
 /* bench_check_maxprocs - in the main goroutine: the runtime runs with the

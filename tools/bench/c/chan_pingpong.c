@@ -99,8 +99,8 @@ static int bench_main(int argc, char **argv)
 	if (errors != 0)
 		bench_fail("%" PRId64 " failed operations or wrong replies", errors);
 	printf("{\"workload\":\"chan_pingpong\",\"maxprocs\":%d,\"trips\":%ld,"
-	       "\"wall_ns\":%" PRId64 ",\"ns_per_roundtrip\":%.3f}\n",
-	       maxprocs, s.trips, wall, (double)wall / (double)s.trips);
+	       "\"wall_ns\":%" PRId64 ",\"ns_per_roundtrip\":%.3f,\"kassist\":\"%s\"}\n",
+	       maxprocs, s.trips, wall, (double)wall / (double)s.trips, bench_kassist());
 	fflush(stdout);
 	return 0;
 }

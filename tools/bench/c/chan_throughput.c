@@ -128,8 +128,8 @@ static int bench_main(int argc, char **argv)
 			   count, sum, s.items, want_sum);
 	printf("{\"workload\":\"chan_throughput\",\"maxprocs\":%d,\"items\":%" PRId64 ",\"producers\":%" PRId64
 	       ",\"consumers\":%ld,\"cap\":%ld,"
-	       "\"wall_ns\":%" PRId64 ",\"ns_per_item\":%.3f}\n",
-	       maxprocs, s.items, s.producers, consumers, cap, wall, (double)wall / (double)s.items);
+	       "\"wall_ns\":%" PRId64 ",\"ns_per_item\":%.3f,\"kassist\":\"%s\"}\n",
+	       maxprocs, s.items, s.producers, consumers, cap, wall, (double)wall / (double)s.items, bench_kassist());
 	fflush(stdout);
 	return 0;
 }

@@ -115,8 +115,8 @@ static int bench_main(int argc, char **argv)
 	if (result != want)
 		bench_fail("fib(%d) = %" PRId64 ", want %" PRId64, n, result, want);
 	printf("{\"workload\":\"fib_fanout\",\"maxprocs\":%d,\"n\":%d,\"cutoff\":%d,"
-	       "\"result\":%" PRId64 ",\"goroutines\":%" PRId64 ",\"wall_ms\":%.6f}\n",
-	       maxprocs, n, CUTOFF, result, spawns(n), (double)wall / 1e6);
+	       "\"result\":%" PRId64 ",\"goroutines\":%" PRId64 ",\"wall_ms\":%.6f,\"kassist\":\"%s\"}\n",
+	       maxprocs, n, CUTOFF, result, spawns(n), (double)wall / 1e6, bench_kassist());
 	fflush(stdout);
 	return 0;
 }

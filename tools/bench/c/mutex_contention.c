@@ -87,8 +87,8 @@ static int bench_main(int argc, char **argv)
 	if (counter != pairs)
 		bench_fail("counter is %" PRId64 ", want %" PRId64, counter, pairs);
 	printf("{\"workload\":\"mutex_contention\",\"maxprocs\":%d,\"workers\":%ld,\"iters\":%ld,"
-	       "\"pairs\":%" PRId64 ",\"wall_ns\":%" PRId64 ",\"ns_per_pair\":%.3f}\n",
-	       maxprocs, workers, s.iters, pairs, wall, (double)wall / (double)pairs);
+	       "\"pairs\":%" PRId64 ",\"wall_ns\":%" PRId64 ",\"ns_per_pair\":%.3f,\"kassist\":\"%s\"}\n",
+	       maxprocs, workers, s.iters, pairs, wall, (double)wall / (double)pairs, bench_kassist());
 	fflush(stdout);
 	return 0;
 }

@@ -74,8 +74,9 @@ static void on_term(void *arg)
 	int64_t until = gx_now() + 2 * GX_SEC;
 	while (atomic_load(&open_conns) > 0 && gx_now() < until)
 		gx_sleep(GX_MS);
-	printf("{\"workload\":\"netpoll_echo_server\",\"maxprocs\":%d,\"conns\":%ld,\"bytes\":%ld}\n", maxprocs,
-	       atomic_load(&total_conns), atomic_load(&total_bytes));
+	printf("{\"workload\":\"netpoll_echo_server\",\"maxprocs\":%d,\"conns\":%ld,\"bytes\":%ld,"
+	       "\"kassist\":\"%s\"}\n",
+	       maxprocs, atomic_load(&total_conns), atomic_load(&total_bytes), bench_kassist());
 	gx_exit(0);
 }
 

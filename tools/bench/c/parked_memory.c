@@ -81,9 +81,9 @@ static int bench_main(int argc, char **argv)
 		bench_fail("%" PRId64 " goroutines alive, want at least %ld", alive, n + 1);
 	printf("{\"workload\":\"parked_memory\",\"maxprocs\":%d,\"n\":%ld,"
 	       "\"rss_before\":%" PRId64 ",\"rss_after\":%" PRId64 ","
-	       "\"bytes_per_goroutine\":%.3f,\"create_ns\":%" PRId64 ",\"ns_per_goroutine\":%.3f}\n",
+	       "\"bytes_per_goroutine\":%.3f,\"create_ns\":%" PRId64 ",\"ns_per_goroutine\":%.3f,\"kassist\":\"%s\"}\n",
 	       maxprocs, n, rss_before, rss_after, (double)(rss_after - rss_before) / (double)n, create,
-	       (double)create / (double)n);
+	       (double)create / (double)n, bench_kassist());
 	fflush(stdout);
 	return 0; /* exits the process with the N goroutines still blocked */
 }

@@ -103,10 +103,10 @@ static int bench_main(int argc, char **argv)
 		total += (double)late_ns[i];
 	printf("{\"workload\":\"preempt_latency\",\"maxprocs\":%d,\"iters\":%ld,\"sleep_us\":%ld,"
 	       "\"wall_ms\":%.6f,\"late_p50_us\":%.3f,\"late_p99_us\":%.3f,\"late_max_us\":%.3f,"
-	       "\"late_mean_us\":%.3f,\"spins\":%" PRIu64 "}\n",
+	       "\"late_mean_us\":%.3f,\"spins\":%" PRIu64 ",\"kassist\":\"%s\"}\n",
 	       maxprocs, n, opts[OPT_SLEEP_US].value, (double)wall / 1e6,
 	       (double)bench_percentile(late_ns, n, 50) / 1e3, (double)bench_percentile(late_ns, n, 99) / 1e3,
-	       (double)late_ns[n - 1] / 1e3, total / (double)n / 1e3, spins);
+	       (double)late_ns[n - 1] / 1e3, total / (double)n / 1e3, spins, bench_kassist());
 	fflush(stdout);
 	return 0;
 }

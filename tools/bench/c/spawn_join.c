@@ -62,8 +62,8 @@ static int bench_main(int argc, char **argv)
 	if (got != n)
 		bench_fail("counter is %" PRId64 ", want %ld", got, n);
 	printf("{\"workload\":\"spawn_join\",\"maxprocs\":%d,\"n\":%ld,"
-	       "\"wall_ns\":%" PRId64 ",\"ns_per_goroutine\":%.3f}\n",
-	       maxprocs, n, wall, (double)wall / (double)n);
+	       "\"wall_ns\":%" PRId64 ",\"ns_per_goroutine\":%.3f,\"kassist\":\"%s\"}\n",
+	       maxprocs, n, wall, (double)wall / (double)n, bench_kassist());
 	fflush(stdout);
 	return 0;
 }

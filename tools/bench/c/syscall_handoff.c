@@ -6,7 +6,8 @@
  * Definition (identical in tools/bench/go/syscall_handoff/main.go):
  *  - Arguments: --maxprocs=P (the runner uses 1), --iters=N (blocking reads;
  *    default 200), --delay_us=D (the helper's delay; default 20,000),
- *    --yield_us=Y (B's yield period; default 1,000).
+ *    --yield_us=Y (B's yield period; default 1,000), --unwrapped=U (0, the
+ *    default, or 1; see "Unwrapped" below).
  *  - Setup (untimed, before the runtime starts): two pipes, req and rep,
  *    both blocking (no O_NONBLOCK) and close-on-exec, and a helper PROCESS:
  *    fork(2), and the child, single-threaded and without the runtime, loops:
@@ -21,8 +22,10 @@
  *    A, for i in 0..N-1: b = i mod 256; gx_sys_write(req, &b, 1) must
  *    return 1; entry[i] = clock; published = i + 1 (atomic, release);
  *    gx_sys_read(rep, &c, 1) must return 1 with c == b (the read blocks
- *    about D us: the P sits in a system call with B runnable). Then A sets
- *    done = 1 (atomic, release).
+ *    about D us: the P sits in a system call with B runnable);
+ *    gx_preempt_check() (a runtime entry: a no-op after a wrapped read,
+ *    whose return already is one; Go has no such call, as every function
+ *    call in Go is one). Then A sets done = 1 (atomic, release).
  *    B loops: t = clock (a "B timestamp"); gap = t - previous B timestamp,
  *    max_stall = max(max_stall, gap); for every j not yet claimed with
  *    j < published (atomic, acquire) and entry[j] <= t, in order:
@@ -34,6 +37,21 @@
  *    its yields hand the P back to A once A's read has returned (A then
  *    waits on the global run queue) and keep B from reaching the 10 ms
  *    preemption quantum.
+ *  - Unwrapped (--unwrapped=1): A's write to req and its read from rep are
+ *    plain write(2) and read(2), each retried while it fails with EINTR,
+ *    with no gx_sys_* call or GX_SYSCALL around them: the runtime is not
+ *    told that A's M is about to block. Everything else is identical. In
+ *    off mode nothing hands the P off: sysmon sees a goroutine running and
+ *    asks it to yield after the quantum, but the signal cannot stop it
+ *    inside libc's read, so B waits until the read returns and A's
+ *    gx_preempt_check yields: B's stall is about D. In trace mode the
+ *    kernel reports the block and sysmon revokes the P; A's M finds out at
+ *    its gx_preempt_check and queues A as a goroutine returning from a
+ *    system call would. (That call is what makes every iteration a
+ *    hand-off: without a runtime entry in the loop A, once revoked, would
+ *    run on without a P to the end, and B would simply be running.) Go
+ *    has no unwrapped system calls: its peer accepts --unwrapped and runs
+ *    its wrapped syscall.Read/Write either way ("syscalls":"wrapped").
  *  - After the timed region: close req; the helper sees end of file and
  *    exits; gx_sys_waitpid reaps it.
  *  - Report: wall_ms of the timed region; hand-off latency percentiles over
@@ -46,7 +64,7 @@
  *    that file is missing, utime + stime of /proc/self/task/TID/stat; a
  *    thread found only at the end counts from its start) / wall time * 100,
  *    or null when no thread has that name (always null in Go, whose sysmon
- *    thread has no name of its own).
+ *    thread has no name of its own); syscalls: "wrapped" or "unwrapped".
  *  - Verify: every write and read moved 1 byte and every reply was the byte
  *    sent; every hand-off latency >= 0; the helper exited with status 0.
  *
@@ -54,8 +72,9 @@
  * clock of gx_now; Go's bench.Now (time.Since: nanotime) reads the same.
  *
  * Output: {"workload":"syscall_handoff","maxprocs":P,"iters":N,"delay_us":D,"yield_us":Y,
- *          "wall_ms":...,"handoff_p50_us":...,"handoff_p99_us":...,"handoff_max_us":...,
- *          "b_max_stall_us":...,"b_yields":...,"sysmon_cpu_pct":...|null}
+ *          "syscalls":"wrapped"|"unwrapped","wall_ms":...,"handoff_p50_us":...,
+ *          "handoff_p99_us":...,"handoff_max_us":...,"b_max_stall_us":...,"b_yields":...,
+ *          "sysmon_cpu_pct":...|null,"kassist":"off"|"trace"}
  */
 #define _GNU_SOURCE /* pipe2 */
 #include "bench.h"
@@ -74,12 +93,13 @@
 /* SYSMON_COMM is the name the runtime gives its sysmon thread. */
 #define SYSMON_COMM "gx-sysmon"
 
-enum { OPT_MAXPROCS, OPT_ITERS, OPT_DELAY_US, OPT_YIELD_US };
+enum { OPT_MAXPROCS, OPT_ITERS, OPT_DELAY_US, OPT_YIELD_US, OPT_UNWRAPPED };
 static struct bench_opt opts[] = {
 	[OPT_MAXPROCS] = {"maxprocs", 0},
 	[OPT_ITERS] = {"iters", DEFAULT_ITERS},
 	[OPT_DELAY_US] = {"delay_us", DEFAULT_DELAY_US},
 	[OPT_YIELD_US] = {"yield_us", DEFAULT_YIELD_US},
+	[OPT_UNWRAPPED] = {"unwrapped", 0},
 };
 
 static int req_w = -1, rep_r = -1; /* the parent's ends of the two pipes */
@@ -141,21 +161,47 @@ static void start_helper(long delay_us)
 	helper_pid = pid;
 }
 
+/* raw_write, raw_read - the unwrapped calls: plain write(2) and read(2),
+ * retried on EINTR, with nothing telling the runtime. */
+static ssize_t raw_write(int fd, const void *buf, size_t n)
+{
+	ssize_t r;
+	do
+		r = write(fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+static ssize_t raw_read(int fd, void *buf, size_t n)
+{
+	ssize_t r;
+	do
+		r = read(fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
 static void goroutine_a(void *arg)
 {
 	long n = (long)(intptr_t)arg;
+	bool unwrapped = opts[OPT_UNWRAPPED].value != 0;
 
 	for (long i = 0; i < n; i++) {
 		unsigned char b = (unsigned char)(i % 256), c = 0;
-		if (gx_sys_write(req_w, &b, 1) != 1) {
+		ssize_t w = unwrapped ? raw_write(req_w, &b, 1) : gx_sys_write(req_w, &b, 1);
+		if (w != 1) {
 			a_error = "write to the helper failed";
 			break;
 		}
 		entry_ns[i] = bench_now_ns();
 		atomic_store_explicit(&published, i + 1, memory_order_release);
-		ssize_t r = gx_sys_read(rep_r, &c, 1);
+		ssize_t r = unwrapped ? raw_read(rep_r, &c, 1) : gx_sys_read(rep_r, &c, 1);
 		if (r != 1 || c != b) {
 			a_error = r != 1 ? "read from the helper failed" : "the helper replied with another byte";
+			break;
+		}
+		if (gx_preempt_check() != 0) {
+			a_error = "gx_preempt_check failed";
 			break;
 		}
 	}
@@ -296,11 +342,13 @@ static int bench_main(int argc, char **argv)
 	if (sm0 >= 0 && sm1 >= 0)
 		snprintf(sysmon, sizeof(sysmon), "%.3f", (double)(sm1 - sm0) / (double)wall * 100);
 	printf("{\"workload\":\"syscall_handoff\",\"maxprocs\":%d,\"iters\":%ld,\"delay_us\":%ld,"
-	       "\"yield_us\":%ld,\"wall_ms\":%.6f,\"handoff_p50_us\":%.3f,\"handoff_p99_us\":%.3f,"
-	       "\"handoff_max_us\":%.3f,\"b_max_stall_us\":%.3f,\"b_yields\":%" PRId64 ",\"sysmon_cpu_pct\":%s}\n",
-	       maxprocs, n, opts[OPT_DELAY_US].value, opts[OPT_YIELD_US].value, (double)wall / 1e6,
+	       "\"yield_us\":%ld,\"syscalls\":\"%s\",\"wall_ms\":%.6f,\"handoff_p50_us\":%.3f,\"handoff_p99_us\":%.3f,"
+	       "\"handoff_max_us\":%.3f,\"b_max_stall_us\":%.3f,\"b_yields\":%" PRId64 ",\"sysmon_cpu_pct\":%s,"
+	       "\"kassist\":\"%s\"}\n",
+	       maxprocs, n, opts[OPT_DELAY_US].value, opts[OPT_YIELD_US].value,
+	       opts[OPT_UNWRAPPED].value ? "unwrapped" : "wrapped", (double)wall / 1e6,
 	       (double)bench_percentile(handoff_ns, n, 50) / 1e3, (double)bench_percentile(handoff_ns, n, 99) / 1e3,
-	       (double)handoff_ns[n - 1] / 1e3, (double)b_max_stall_ns / 1e3, b_yields, sysmon);
+	       (double)handoff_ns[n - 1] / 1e3, (double)b_max_stall_ns / 1e3, b_yields, sysmon, bench_kassist());
 	fflush(stdout);
 	return 0;
 }
@@ -312,6 +360,8 @@ int main(int argc, char **argv)
 		bench_usage("--iters must be in [1, %d]", INT32_MAX);
 	if (opts[OPT_YIELD_US].value <= 0)
 		bench_usage("--yield_us must be > 0");
+	if (opts[OPT_UNWRAPPED].value > 1)
+		bench_usage("--unwrapped must be 0 or 1");
 	start_helper(opts[OPT_DELAY_US].value);
 	gx_main(bench_main, argc, argv);
 }

@@ -112,10 +112,10 @@ static int bench_main(int argc, char **argv)
 		total += (double)oversleep_ns[i];
 	printf("{\"workload\":\"timers\",\"maxprocs\":%d,\"n\":%ld,\"requested_sum_us\":%" PRId64
 	       ",\"wall_ms\":%.6f,\"oversleep_p50_us\":%.3f,\"oversleep_p99_us\":%.3f,"
-	       "\"oversleep_max_us\":%.3f,\"oversleep_mean_us\":%.3f}\n",
+	       "\"oversleep_max_us\":%.3f,\"oversleep_mean_us\":%.3f,\"kassist\":\"%s\"}\n",
 	       maxprocs, n, requested_sum_us, (double)wall / 1e6, (double)bench_percentile(oversleep_ns, n, 50) / 1e3,
 	       (double)bench_percentile(oversleep_ns, n, 99) / 1e3, (double)oversleep_ns[n - 1] / 1e3,
-	       total / (double)n / 1e3);
+	       total / (double)n / 1e3, bench_kassist());
 	fflush(stdout);
 	return 0;
 }

@@ -69,8 +69,8 @@ static int bench_main(int argc, char **argv)
 	if (got != switches)
 		bench_fail("%" PRId64 " yields, want %" PRId64, got, switches);
 	printf("{\"workload\":\"yield_switch\",\"maxprocs\":%d,\"iters\":%ld,"
-	       "\"switches\":%" PRId64 ",\"wall_ns\":%" PRId64 ",\"ns_per_switch\":%.3f}\n",
-	       maxprocs, s.iters, switches, wall, (double)wall / (double)switches);
+	       "\"switches\":%" PRId64 ",\"wall_ns\":%" PRId64 ",\"ns_per_switch\":%.3f,\"kassist\":\"%s\"}\n",
+	       maxprocs, s.iters, switches, wall, (double)wall / (double)switches, bench_kassist());
 	fflush(stdout);
 	return 0;
 }

@@ -4,7 +4,8 @@
 // Definition (identical in tools/bench/c/syscall_handoff.c):
 //   - Arguments: --maxprocs=P (the runner uses 1), --iters=N (blocking reads;
 //     default 200), --delay_us=D (the helper's delay; default 20,000),
-//     --yield_us=Y (B's yield period; default 1,000).
+//     --yield_us=Y (B's yield period; default 1,000), --unwrapped=U (0, the
+//     default, or 1; see "Unwrapped" below).
 //   - Setup (untimed, before the goroutines start): two pipes, req and rep,
 //     both blocking (no O_NONBLOCK) and close-on-exec (syscall.Pipe2: NOT
 //     os.Pipe, whose reads park in the netpoller instead of blocking in a
@@ -21,8 +22,9 @@
 //     1; entry[i] = clock; published = i + 1 (atomic); syscall.Read(rep, c)
 //     must return 1 with c == b (the read blocks about D us: the P sits in
 //     a system call with B runnable; Go wraps every syscall.Read and Write
-//     in entersyscall/exitsyscall as C's gx_sys_read/gx_sys_write do). Then
-//     A sets done = 1 (atomic).
+//     in entersyscall/exitsyscall as C's gx_sys_read/gx_sys_write do). (C
+//     then calls gx_preempt_check(); in Go every function call already is
+//     such a check.) Then A sets done = 1 (atomic).
 //     B loops: t = clock (a "B timestamp"); gap = t - previous B timestamp,
 //     maxStall = max(maxStall, gap); for every j not yet claimed with
 //     j < published (atomic) and entry[j] <= t, in order:
@@ -34,6 +36,17 @@
 //     yields hand the P back to A once A's read has returned (A then waits
 //     on the global run queue) and keep B from reaching the 10 ms
 //     preemption quantum.
+//   - Unwrapped (--unwrapped=1): A's write to req and its read from rep
+//     are syscall.RawSyscall(SYS_WRITE/SYS_READ, ...), each retried while
+//     it fails with EINTR: the one way Go has to make a system call
+//     without telling the runtime (no entersyscall/exitsyscall; Go's
+//     documentation reserves it for calls that do not block). Everything
+//     else is identical. As in gmpx's off mode, nothing hands the P off:
+//     sysmon sees A running and asks it to yield after 10 ms, but the
+//     signal cannot stop it inside the system call (SA_RESTART restarts
+//     the read), so B waits until the read returns and A's next function
+//     call yields: B's stall is about D. (C's unwrapped variant uses plain
+//     read(2)/write(2); there a kernel-assisted runtime can do better.)
 //   - After the timed region: close req; the helper sees end of file and
 //     exits; cmd.Wait reaps it.
 //   - Report: wall_ms of the timed region; hand-off latency percentiles over
@@ -50,8 +63,8 @@
 // through the vDSO), as C's bench_now_ns.
 //
 // Output: {"workload":"syscall_handoff","maxprocs":P,"iters":N,"delay_us":D,"yield_us":Y,
-// "wall_ms":...,"handoff_p50_us":...,"handoff_p99_us":...,"handoff_max_us":...,
-// "b_max_stall_us":...,"b_yields":...,"sysmon_cpu_pct":null}
+// "syscalls":"wrapped"|"unwrapped","wall_ms":...,"handoff_p50_us":...,"handoff_p99_us":...,
+// "handoff_max_us":...,"b_max_stall_us":...,"b_yields":...,"sysmon_cpu_pct":null}
 package main
 
 import (
@@ -64,6 +77,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 
 	"gmpxbench/internal/bench"
 )
@@ -153,17 +167,37 @@ func startHelper(delayUs int) *exec.Cmd {
 	return cmd
 }
 
-func goroutineA(n int) {
+// rawRW is the unwrapped read or write: syscall.RawSyscall, retried on
+// EINTR, with nothing telling the runtime. It returns what the call did.
+func rawRW(trap uintptr, fd int, p []byte) (int, error) {
+	for {
+		r, _, e := syscall.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 {
+			return int(r), e
+		}
+		return int(r), nil
+	}
+}
+
+func goroutineA(n int, unwrapped bool) {
 	b, c := make([]byte, 1), make([]byte, 1)
+	write, read := syscall.Write, syscall.Read
+	if unwrapped {
+		write = func(fd int, p []byte) (int, error) { return rawRW(syscall.SYS_WRITE, fd, p) }
+		read = func(fd int, p []byte) (int, error) { return rawRW(syscall.SYS_READ, fd, p) }
+	}
 	for i := 0; i < n; i++ {
 		b[0], c[0] = byte(i%256), 0
-		if w, err := syscall.Write(reqW, b); w != 1 || err != nil {
+		if w, err := write(reqW, b); w != 1 || err != nil {
 			aError = "write to the helper failed"
 			break
 		}
 		entryNs[i] = bench.Now()
 		published.Store(int64(i + 1))
-		r, err := syscall.Read(repR, c)
+		r, err := read(repR, c)
 		if r != 1 || err != nil || c[0] != b[0] {
 			if r != 1 || err != nil {
 				aError = "read from the helper failed"
@@ -219,6 +253,7 @@ type report struct {
 	Iters        int      `json:"iters"`
 	DelayUs      int      `json:"delay_us"`
 	YieldUs      int      `json:"yield_us"`
+	Syscalls     string   `json:"syscalls"`
 	WallMs       float64  `json:"wall_ms"`
 	HandoffP50Us float64  `json:"handoff_p50_us"`
 	HandoffP99Us float64  `json:"handoff_p99_us"`
@@ -232,6 +267,7 @@ func main() {
 	iters := flag.Int("iters", defaultIters, "blocking reads")
 	delayUs := flag.Int("delay_us", defaultDelayUs, "the helper's delay before each reply (us)")
 	yieldUs := flag.Int("yield_us", defaultYieldUs, "B's yield period (us)")
+	unwrapped := flag.Int("unwrapped", 0, "1: A's read and write are syscall.RawSyscall (the runtime is not told)")
 	if os.Getenv(helperEnv) == "syscall_handoff" {
 		flag.Parse()
 		helper(int64(*delayUs))
@@ -243,6 +279,9 @@ func main() {
 	if *yieldUs <= 0 {
 		bench.Fail("--yield_us must be > 0")
 	}
+	if *unwrapped != 0 && *unwrapped != 1 {
+		bench.Fail("--unwrapped must be 0 or 1")
+	}
 	if *delayUs < 0 {
 		bench.Fail("--delay_us must be >= 0")
 	}
@@ -253,7 +292,7 @@ func main() {
 	start := bench.Now()
 	wg.Add(2)
 	go goroutineB(*yieldUs)
-	go goroutineA(*iters)
+	go goroutineA(*iters, *unwrapped == 1)
 	wg.Wait()
 	wall := bench.Now() - start
 
@@ -275,6 +314,7 @@ func main() {
 		Iters:        *iters,
 		DelayUs:      *delayUs,
 		YieldUs:      *yieldUs,
+		Syscalls:     map[bool]string{false: "wrapped", true: "unwrapped"}[*unwrapped == 1],
 		WallMs:       float64(wall) / 1e6,
 		HandoffP50Us: float64(bench.Percentile(handoffNs, 50)) / 1e3,
 		HandoffP99Us: float64(bench.Percentile(handoffNs, 99)) / 1e3,
