@@ -270,8 +270,9 @@ static int rb_drain(int64_t now, struct gx_p **taken)
 		if (!(len & BPF_RINGBUF_DISCARD_BIT) && sz >= sizeof(struct gx_kabi_event)) {
 			struct gx_kabi_event ev;
 			memcpy(&ev, rb_data + (cons & rb_mask) + BPF_RINGBUF_HDR_SZ, sizeof(ev));
-			struct gx_p *pp = handle_event(&ev, now, taken && !*taken);
-			if (pp)
+			bool take = taken && !*taken;
+			struct gx_p *pp = handle_event(&ev, now, take);
+			if (pp && take)
 				*taken = pp;
 			n++;
 		}
