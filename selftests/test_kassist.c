@@ -633,3 +633,32 @@ KTEST(trace_revoked_goroutine_is_kicked, 1, GX_KASSIST_TRACE, 60)
 	close(kpipe[0]);
 	close(kpipe[1]);
 }
+
+/* GX_KASSIST_LOAD: the process loads the programs itself (a private
+ * gmpx-sched that lives as long as the process). */
+static int selfload_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_TRACE);
+	char want[64];
+	snprintf(want, sizeof(want), "/tmp/gmpx-kassist-%d/", (int)getpid());
+	TH_LOG("%s", gx_kassist_status());
+	EXPECT_NE(strstr(gx_kassist_status(), want), NULL);
+	int64_t waited = run_blocked_reader(300 * GX_MS);
+	EXPECT_LT(waited, 100 * GX_MS);
+	return harness_child_status();
+}
+
+TEST_TIMEOUT(trace_self_load, 60)
+{
+	need_bpf();
+	char bin[4096];
+	ASSERT_NE(realpath(sched_bin(), bin), NULL);
+	setenv("GX_KASSIST_LOAD", bin, 1);
+	unsetenv("GX_KASSIST_SOCK");
+	gx_maxprocs(1);
+	ASSERT_EQ(gx_kassist_set(GX_KASSIST_TRACE), 0);
+	char *argv[] = {(char *)"selfload", NULL};
+	gx_main(selfload_main, 1, argv);
+}

@@ -48,8 +48,10 @@
 #include "runtime.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +60,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -626,11 +629,72 @@ static void closefds(int *fds, int n)
 		close(fds[i]);
 }
 
+/*
+ * spawn_loader - GX_KASSIST_LOAD=/path/to/gmpx-sched: load the BPF programs
+ * ourselves (root only), through a private daemon on a private socket. It
+ * lives exactly as long as this process: it exits cleanly when the pipe
+ * whose write end we keep (and never close) hangs up. Returns the socket
+ * path, or NULL with why.
+ */
+static const char *spawn_loader(const char *bin, char *why, size_t whylen)
+{
+	static char sockpath[96], pins[64], dir[64];
+	if (geteuid() != 0) {
+		snprintf(why, whylen, "GX_KASSIST_LOAD needs root (loading BPF programs)");
+		return NULL;
+	}
+	snprintf(dir, sizeof(dir), "/tmp/gmpx-kassist-%d", (int)getpid());
+	snprintf(sockpath, sizeof(sockpath), "%s/sched.sock", dir);
+	snprintf(pins, sizeof(pins), "/sys/fs/bpf/gmpx-%d", (int)getpid());
+	int watch[2];
+	if (pipe2(watch, O_CLOEXEC) != 0) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		return NULL;
+	}
+	char fd[16];
+	snprintf(fd, sizeof(fd), "%d", watch[0]);
+	char *argv[] = {(char *)bin, (char *)"--socket",   sockpath, (char *)"--pin-dir",
+			pins,	     (char *)"--watch-fd", fd,	     NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, watch[0], watch[0]); /* clears close-on-exec */
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	pid_t pid;
+	extern char **environ;
+	int err = posix_spawn(&pid, bin, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(watch[0]);
+	if (err) {
+		close(watch[1]);
+		snprintf(why, whylen, "cannot start %s: %s", bin, strerror(err));
+		return NULL;
+	}
+	/* watch[1] stays open for the life of the process */
+	for (int64_t t0 = gx_nanotime(); access(sockpath, F_OK) != 0;) {
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid || gx_nanotime() - t0 > (int64_t)DAEMON_TIMEOUT_S * 1000000000) {
+			snprintf(why, whylen, "%s did not start (cannot load BPF here?)", bin);
+			return NULL;
+		}
+		usleep(1000);
+	}
+	return sockpath;
+}
+
 static int attach_mode(int mode, char *why, size_t whylen)
 {
 	const char *path = getenv("GX_KASSIST_SOCK");
 	if (!path || !*path)
 		path = GX_KABI_SOCK_DEFAULT;
+	static const char *loaded; /* auto tries twice: one loader */
+	const char *load = getenv("GX_KASSIST_LOAD");
+	if (load && *load) {
+		if (!loaded)
+			loaded = spawn_loader(load, why, whylen);
+		if (!loaded)
+			return -ENOENT;
+		path = loaded;
+	}
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(why, whylen, "GX_KASSIST_SOCK is too long");
