@@ -511,8 +511,8 @@ void gx_kassist_standby(struct gx_m *mp)
 			gx_handoffp(pp); /* startm is waking us already: the usual way */
 			continue;
 		}
-		mp->nextp = pp; /* stopm takes it */
-		gx_notewakeup(&mp->park);
+		mp->nextp = pp; /* stopm takes it; nobody sleeps on our note: no futex wake */
+		atomic_store_explicit(&mp->park.key, 1, memory_order_release);
 	}
 	struct epoll_event ev = {.events = EPOLLIN};
 	ev.data.fd = rbfd;

@@ -149,7 +149,8 @@ apt_setup() {
 	printf 'deb%s %s %s main\n' "$signed" "$mirror" "$suite" >"$cache/apt/sources.list.new"
 	if ! cmp -s "$cache/apt/sources.list.new" "$cache/apt/sources.list" 2>/dev/null; then
 		mv "$cache/apt/sources.list.new" "$cache/apt/sources.list"
-		rm -f "$cache/apt/lists/"*_Packages* "$cache/apt/lists/"*Release* # another mirror or suite
+		# Another mirror or suite: forget the old lists.
+		rm -f "$cache/apt/lists/"*_Packages* "$cache/apt/lists/"*Release* "$cache/apt/lists/.stamp"
 	else
 		rm -f "$cache/apt/sources.list.new"
 	fi
@@ -169,8 +170,11 @@ apt_refresh() {
 		age=$(($(date +%s) - $(stat -c %Y "$stamp")))
 		[ "$age" -gt "$lists_max_age" ] || return 0
 	fi
+	# apt-get update exits 0 when the mirror cannot be reached: look at what
+	# it says and at what it left.
 	if apt-get "${apt_opts[@]}" update -qq >"$cache/apt/update.log" 2>&1 &&
-		! grep -qE '^(E:|Err:)' "$cache/apt/update.log"; then
+		! grep -qE '^(E:|Err:)|Failed to fetch|index files failed' "$cache/apt/update.log" &&
+		ls "$cache/apt/lists/"*_Packages* >/dev/null 2>&1; then
 		touch "$stamp"
 		return 0
 	fi
@@ -274,6 +278,15 @@ cached_kernel() {
 	return 0
 }
 
+# use_cached REASON: the newest cached kernel, or skip.
+use_cached() {
+	local k
+	k=$(cached_kernel)
+	[ -n "$k" ] || skip "no kernel: $1, and nothing cached in $cache/kernels"
+	say "warning: $1: using the cached kernel"
+	kernel=$k/vmlinuz kinfo="$(cat "$k/package" 2>/dev/null || basename "$k") (cached)"
+}
+
 # Picks, downloads and caches the kernel; sets kernel=PATH and kinfo.
 kinfo=
 fetch_kernel() {
@@ -281,10 +294,7 @@ fetch_kernel() {
 	mkdir -p "$cache/kernels"
 	apt_setup
 	if ! apt_refresh; then
-		k=$(cached_kernel)
-		[ -n "$k" ] || skip "no kernel: cannot reach $suite on $apt_mirror and nothing cached in $cache/kernels"
-		say "warning: offline, using the cached kernel"
-		kernel=$k/vmlinuz kinfo="$(cat "$k/package" 2>/dev/null || basename "$k") (cached)"
+		use_cached "cannot reach $suite on $apt_mirror"
 		return 0
 	fi
 	names=$(apt-cache "${apt_opts[@]}" pkgnames linux- 2>/dev/null || true)
@@ -294,7 +304,10 @@ fetch_kernel() {
 	vers=$(printf '%s\n' "$names" |
 		sed -nE "s/^linux-(binary|image)-([0-9]+\.[0-9]+[.0-9]*(\+deb[0-9]+|-[0-9]+)?)-$flavour\$/\2/p" |
 		sort -urV)
-	[ -n "$vers" ] || skip "no linux-binary-*-$flavour or linux-image-*-$flavour package in $suite on $apt_mirror"
+	if [ -z "$vers" ]; then
+		use_cached "no linux-binary-*-$flavour or linux-image-*-$flavour package in $suite on $apt_mirror"
+		return 0
+	fi
 	for v in $vers; do
 		# sched_ext appeared in 6.12.
 		printf '%s\n6.12\n' "${v%%[+-]*}" | sort -CV && continue
