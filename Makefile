@@ -13,6 +13,8 @@
 #                   check and the harness self-test
 #   make bench      install missing dependencies (Go), then the comparison
 #                   report (tools/bench/run.py); BENCH_ARGS=--quick for CI
+#   make vmtest     boot Debian's sched_ext kernel in QEMU and run the smoke
+#                   check there (tools/vmtest/; fetched and cached on first use)
 #   make install    PREFIX=/usr/local
 #   make format / make lint
 #
@@ -216,6 +218,15 @@ lint: format-check $(BPF_SKELS)
 	  grep -v 'warnings generated' | (! grep -E 'error|warning') || (echo "lint: clang-tidy found problems"; exit 1)
 	@clang-tidy --quiet -header-filter='(tools/gmpx-sched|include)/.*' $(SCHED_SRCS) -- -std=gnu11 -Iinclude -I$(BUILD)/bpf $(LIBBPF_CFLAGS) 2>&1 | \
 	  grep -v 'warnings generated' | grep -v 'skel\.h:' | (! grep -E 'error|warning') || (echo "lint: clang-tidy found problems"; exit 1)
+
+# The sched_ext guest (tools/vmtest/README.md): Debian's sched_ext-enabled
+# kernel under QEMU (TCG). vmtest-prepare fetches and caches it; vmtest runs
+# the smoke check (the selftests and gmpx-sched inside the guest).
+vmtest-prepare:
+	tools/vmtest/vmtest.sh --prepare
+vmtest: all $(BUILD)/release/gmpx_test
+	tools/vmtest/smoke.sh
+.PHONY: vmtest vmtest-prepare
 
 clean:
 	rm -rf $(BUILD)

@@ -230,7 +230,8 @@ static void start_daemon(void)
 	TEST_TIMEOUT(name, secs)                         \
 	{                                                \
 		char *argv[] = {(char *)#name, NULL};    \
-		start_daemon();                          \
+		if ((mode) != GX_KASSIST_OFF)            \
+			start_daemon();                  \
 		gx_maxprocs(procs);                      \
 		ASSERT_EQ(gx_kassist_set(mode), 0);      \
 		gx_main(kt_main_##name, 1, argv);        \
@@ -661,4 +662,46 @@ TEST_TIMEOUT(trace_self_load, 60)
 	ASSERT_EQ(gx_kassist_set(GX_KASSIST_TRACE), 0);
 	char *argv[] = {(char *)"selfload", NULL};
 	gx_main(selfload_main, 1, argv);
+}
+
+/* A goroutine locked to its thread (gx_lock_os_thread) whose P is revoked
+ * while it blocks: it must come back on the same thread, with a P. */
+static void locked_reader(void *arg)
+{
+	(void)arg;
+	ASSERT_EQ(gx_lock_os_thread(), 0);
+	int tid = gx_test_mtid();
+	atomic_store(&blocker_tid, tid);
+	char c;
+	EXPECT_EQ(read(kpipe[0], &c, 1), 1);
+	gx_yield(); /* notices the revocation */
+	EXPECT_EQ(gx_test_mtid(), tid);
+	EXPECT_GE(gx_test_current_p(), 0);
+	gx_sleep(GX_MS);
+	EXPECT_EQ(gx_test_mtid(), tid);
+	ASSERT_EQ(gx_unlock_os_thread(), 0);
+	atomic_store(&blocker_done, true);
+}
+
+KTEST(revoke_locked_goroutine_fake_kernel, 1, GX_KASSIST_OFF, 60)
+{
+	ASSERT_EQ(pipe(kpipe), 0);
+	atomic_store(&blocker_tid, 0);
+	atomic_store(&blocker_done, false);
+	write_after_ns = 200 * GX_MS;
+	use_fake = true;
+	pthread_t th;
+	ASSERT_EQ(pthread_create(&th, NULL, writer_thread, NULL), 0);
+	int64_t t0 = gxt_now_ns();
+	gx_go(locked_reader, NULL);
+	gx_yield();
+	int64_t waited = gxt_now_ns() - t0;
+	pthread_join(th, NULL);
+	use_fake = false;
+	EXPECT_EQ(atomic_load(&fake_result), 1);
+	EXPECT_LT(waited, 150 * GX_MS);
+	while (!atomic_load(&blocker_done))
+		gx_sleep(GX_MS);
+	close(kpipe[0]);
+	close(kpipe[1]);
 }

@@ -85,7 +85,11 @@ static gx_g *exitsyscall0(gx_g *gp)
 		gx_acquirep(pp);
 		return gp; /* run it here */
 	}
-	gx_stopm(); /* park until an M hands us a P, then schedule */
+	/* A goroutine locked to this thread must come back here: schedule()
+	 * waits in stoplockedm until whoever dequeues it hands it back with a
+	 * P (Go's exitsyscall0). Any other: park until an M hands us a P. */
+	if (!mp->lockedg)
+		gx_stopm();
 	return NULL;
 }
 

@@ -548,12 +548,14 @@ qrc=0
 timeout -k 5 "$tmo" "${qemu[@]}" </dev/null >"$work/console.log" 2>&1 || qrc=$?
 t1=$(date +%s%N)
 secs=$(((t1 - t0) / 1000000000)).$(printf '%02d' $(((t1 - t0) / 10000000 % 100)))
-[ "$verbose" = 0 ] || tr -d '\r' <"$work/console.log" >&2
+# The console without carriage returns and the firmware's escape codes.
+console() { tr -d '\r' <"$work/console.log" | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g'; }
+[ "$verbose" = 0 ] || console >&2
 
 # The result: the port's bytes up to the "VMTEST-EXIT n" line; else the
 # console between VMTEST-BEGIN and VMTEST-END.
 if [ ! -s "$result" ] && grep -qa '^VMTEST-BEGIN' "$work/console.log"; then
-	tr -d '\r' <"$work/console.log" | sed -n '/^VMTEST-BEGIN$/,/^VMTEST-END$/p' | sed '1d;$d' >"$result"
+	console | sed -n '/^VMTEST-BEGIN$/,/^VMTEST-END$/p' | sed '1d;$d' >"$result"
 fi
 last=$(tail -c 64 "$result" 2>/dev/null | tail -n 1 || true)
 if [[ $last =~ VMTEST-EXIT\ ([0-9]+)$ ]]; then
@@ -572,5 +574,6 @@ else
 	say "the guest reported no exit status (qemu status $qrc after ${secs}s); console tail:"
 	rc=125
 fi
-tr -d '\r' <"$work/console.log" | tail -n 25 >&2
+console | tail -n 25 >&2
+say "(add --append loglevel=7 for the kernel's messages)"
 exit "$rc"
