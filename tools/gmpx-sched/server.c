@@ -151,6 +151,15 @@ static int make_socket(struct server *s, const char *path)
 			return -e;
 		}
 	}
+	/* Bound, opened to all and listening under a temporary name, then
+	 * renamed into place: whoever sees the path can connect at once. */
+	char tmp[sizeof(a.sun_path) + 32];
+	if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof(a.sun_path)) {
+		gxs_log("socket path too long (max %zu with its temporary suffix): %s", sizeof(a.sun_path) - 16, path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(a.sun_path, tmp);
+	unlink(tmp);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		int e = errno;
@@ -159,18 +168,19 @@ static int make_socket(struct server *s, const char *path)
 	}
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		int e = errno;
-		gxs_log("cannot bind %s: %s", path, strerror(e));
+		gxs_log("cannot bind %s: %s", tmp, strerror(e));
+		close(fd);
+		return -e;
+	}
+	/* anybody may connect, to be told whether they are admitted */
+	if (chmod(tmp, 0666) < 0 || listen(fd, 64) < 0 || rename(tmp, path) < 0) {
+		int e = errno;
+		gxs_log("%s: %s", path, strerror(e));
+		unlink(tmp);
 		close(fd);
 		return -e;
 	}
 	s->sock_made = true;
-	/* anybody may connect, to be told whether they are admitted */
-	if (chmod(path, 0666) < 0 || listen(fd, 64) < 0) {
-		int e = errno;
-		gxs_log("%s: %s", path, strerror(e));
-		close(fd);
-		return -e;
-	}
 	s->lfd = fd;
 	return 0;
 }
