@@ -705,3 +705,10 @@ KTEST(revoke_locked_goroutine_fake_kernel, 1, GX_KASSIST_OFF, 60)
 	close(kpipe[0]);
 	close(kpipe[1]);
 }
+
+/* auto takes the best the daemon grants (trace here), in one attachment. */
+KTEST(kassist_auto_picks_trace, 1, GX_KASSIST_AUTO, 60)
+{
+	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_TRACE);
+	EXPECT_NE(strstr(gx_kassist_status(), "trace mode"), NULL);
+}

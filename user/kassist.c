@@ -720,9 +720,16 @@ static int attach_mode(int mode, char *why, size_t whylen)
 	sock = s;
 	int fds[MAX_FDS], nfds = 0;
 	struct gx_kabi_msg reply = {0};
-	int err = request(GX_MSG_HELLO, (uint32_t)(mode == GX_KASSIST_SCX ? GX_KABI_SCX : GX_KABI_TRACE),
-			  (uint32_t)atomic_load(&gx_sched.gomaxprocs), fds, &nfds, &reply, why, whylen);
-	if (err == 0 && (nfds < 2 || (int)reply.arg0 != (mode == GX_KASSIST_SCX ? GX_KABI_SCX : GX_KABI_TRACE))) {
+	/* auto asks for the best and takes what the daemon grants (one
+	 * attachment per process: no second HELLO) */
+	uint32_t want = mode == GX_KASSIST_TRACE ? GX_KABI_TRACE : GX_KABI_SCX;
+	int err = request(GX_MSG_HELLO, want, (uint32_t)atomic_load(&gx_sched.gomaxprocs), fds, &nfds, &reply, why,
+			  whylen);
+	bool granted = reply.arg0 == want || (mode == GX_KASSIST_AUTO && reply.arg0 == GX_KABI_TRACE);
+	/* scx mode itself is the next step: until the runtime side exists,
+	 * a scx grant is not taken */
+	granted = granted && reply.arg0 == GX_KABI_TRACE;
+	if (err == 0 && (nfds < 2 || !granted)) {
 		snprintf(why, whylen, "gmpx-sched offers %s mode only",
 			 reply.arg0 == GX_KABI_SCX ? "scx" : (reply.arg0 == GX_KABI_TRACE ? "trace" : "no"));
 		err = -EOPNOTSUPP;
@@ -819,13 +826,7 @@ void gx_kassist_attach(void)
 		return;
 	char why[160] = "";
 	int err;
-	if (mode == GX_KASSIST_AUTO) {
-		err = attach_mode(GX_KASSIST_SCX, why, sizeof(why));
-		if (err)
-			err = attach_mode(GX_KASSIST_TRACE, why, sizeof(why));
-	} else {
-		err = attach_mode(mode, why, sizeof(why));
-	}
+	err = attach_mode(mode, why, sizeof(why));
 	if (err) {
 		snprintf(status_text, sizeof(status_text), "%s mode unavailable: %s; running in off mode",
 			 modename(mode), why);
