@@ -35,8 +35,8 @@
  *     had not run since it blocked (the P is taken, and the M sees REVOKED
  *     at its next runtime entry), or it had (the P stays).
  *
- * Revocation rule (runtime side, user/kassist.c): sysmon takes the P of an
- * M whose word is BLOCKED only if the M was running goroutine code (not
+ * Revocation rule (runtime side, user/kassist.c): sysmon or the standby M
+ * takes the P of an M whose word is BLOCKED only if the M was running goroutine code (not
  * the runtime) when it blocked; the seq makes the check and the CAS refer
  * to the same block.
  */

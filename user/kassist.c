@@ -18,7 +18,7 @@
  * Revocation: the P of an M blocked in an unwrapped call. The M still owns
  * its P (Prunning) and will carry on with goroutine code when the call
  * returns, so taking the P must be decided against the M's wake-up. The
- * M's kernel word (m.mword) settles it: sysmon CASes it BLOCKED(seq) ->
+ * M's kernel word (m.mword) settles it: sysmon (or the standby M, below) CASes it BLOCKED(seq) ->
  * REVOKED(seq), BPF CASes it to RUNNABLE/RUNNING when the M is woken or
  * scheduled, and BPF never changes a REVOKED word. So exactly one wins:
  *   - sysmon's CAS succeeded: the M had not run since that block. Whatever
@@ -42,8 +42,12 @@
  * attached until then, so a word sysmon acts on is never stale. The
  * mapped memory stays mapped for good: Ms and Ps keep pointing into it.
  *
- * Only sysmon revokes or acts on events; only the owner writes its slots
- * (gmpx_kabi.h lists the writers).
+ * Who acts: events are consumed by one thread at a time, the standby M
+ * (an idle M parked on the ring buffer, which takes the freed P itself) or
+ * else sysmon; sysmon's periodic scan may revoke too. They can race for
+ * the same P: the CAS on the M's word (or on the P's status, for a
+ * wrapped syscall) lets exactly one win. Only the owner writes its slots
+ * (gmpx_kabi.h lists the writers). The fallback to off mode is sysmon's.
  */
 #include "runtime.h"
 
@@ -286,7 +290,7 @@ static int rb_drain(int64_t now, struct gx_p **taken)
 	return n;
 }
 
-/* ---- revocation and hand-off (sysmon only) ---------------------------------------- */
+/* ---- revocation and hand-off (sysmon, or the standby M) ------------------------------- */
 
 static bool has_work(struct gx_p *pp)
 {
