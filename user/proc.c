@@ -872,10 +872,23 @@ top:;
 	if (++pp->fairtick % SCHED_FAIRNESS_TICKS == 0 &&
 	    atomic_load_explicit(&gx_sched.runqsize, memory_order_relaxed) > 0) {
 		gx_lock(&gx_sched.lock);
-		/* Not if the head is the G this P just preempted: taking it
-		 * straight back would undo the preemption (a spinner would
-		 * get a second quantum ahead of what it was preempted for). */
-		gx_g *gp = gx_sched.runqhead != pp->lastpreempted ? gx_globrunqget(pp, 1) : NULL;
+		gx_g *gp = gx_globrunqget(pp, 1);
+		if (gp && gp == pp->lastpreempted) {
+			/* The G this P just preempted: taking it straight back
+			 * would undo the preemption (a spinner would get a second
+			 * quantum ahead of what it was preempted for). Take the
+			 * one behind it and send it to the tail; if it is alone,
+			 * leave it at the head. Only once: a P whose Gs never
+			 * yield never preempts anything else, and a head skipped
+			 * every time would starve the whole queue behind it. */
+			gx_g *pre = gp;
+			gp = gx_globrunqget(pp, 1);
+			if (gp)
+				gx_globrunqput(pre);
+			else
+				gx_globrunqputhead(pre);
+			pp->lastpreempted = NULL;
+		}
 		gx_unlock(&gx_sched.lock);
 		if (gp)
 			return gp;
