@@ -152,11 +152,20 @@ static __always_inline __u64 gx_cas_word(__u64 *w, enum gx_op op)
 	return 0;
 }
 
-/* The registered M with thread id pid, or NULL: the common path. */
-static __always_inline struct gx_kabi_tid *gx_tid(__u32 pid)
+static __always_inline struct gx_kabi_tid *gx_tid_lookup(__u32 pid)
 {
 	return bpf_map_lookup_elem(&gx_tids, &pid);
 }
+
+/* The registered M with thread id pid_ in process tgid_, or NULL: the common
+ * path. tgid_ is evaluated only on a hit (raw_tp reads it with a probe
+ * read); the check guards against a registered tid reused by another
+ * process. */
+#define gx_tid(pid_, tgid_)                                            \
+	({                                                             \
+		struct gx_kabi_tid *gx_t_ = gx_tid_lookup(pid_);       \
+		gx_t_ && gx_t_->tgid == (__u32)(tgid_) ? gx_t_ : NULL; \
+	})
 
 /* The process memory and the M slot of t, or NULL. */
 static __always_inline struct gx_kabi_proc *gx_proc(const struct gx_kabi_tid *t, __u32 *slot)
@@ -275,12 +284,12 @@ static __always_inline void gx_wakeup(const struct gx_kabi_tid *t)
 static __always_inline void gx_syscall(__u32 nr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct gx_kabi_tid *t = gx_tid((__u32)id);
+	struct gx_kabi_tid *t = gx_tid((__u32)id, (__u32)(id >> 32));
 	struct gx_kabi_proc *proc;
 	struct gx_kabi_m *m;
 	__u32 slot = 0;
 
-	if (!t || t->tgid != (__u32)(id >> 32))
+	if (!t)
 		return;
 	proc = gx_proc(t, &slot);
 	if (!proc)
@@ -301,11 +310,11 @@ int BPF_PROG(gx_tp_switch, bool preempt, struct task_struct *prev, struct task_s
 	struct gx_kabi_tid *t;
 	__u64 now = 0;
 
-	t = gx_tid(prev->pid);
-	if (t && t->tgid == (__u32)prev->tgid)
+	t = gx_tid(prev->pid, prev->tgid);
+	if (t)
 		gx_switch_out(t, preempt, prev_state, &now);
-	t = gx_tid(next->pid);
-	if (t && t->tgid == (__u32)next->tgid)
+	t = gx_tid(next->pid, next->tgid);
+	if (t)
 		gx_switch_in(t, &now);
 	return 0;
 }
@@ -313,9 +322,9 @@ int BPF_PROG(gx_tp_switch, bool preempt, struct task_struct *prev, struct task_s
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(gx_tp_wakeup, struct task_struct *p)
 {
-	struct gx_kabi_tid *t = gx_tid(p->pid);
+	struct gx_kabi_tid *t = gx_tid(p->pid, p->tgid);
 
-	if (t && t->tgid == (__u32)p->tgid)
+	if (t)
 		gx_wakeup(t);
 	return 0;
 }
@@ -342,11 +351,11 @@ int BPF_PROG(gx_raw_switch, bool preempt, struct task_struct *prev, struct task_
 	struct gx_kabi_tid *t;
 	__u64 now = 0;
 
-	t = gx_tid(BPF_CORE_READ(prev, pid));
-	if (t && t->tgid == (__u32)BPF_CORE_READ(prev, tgid))
+	t = gx_tid(BPF_CORE_READ(prev, pid), BPF_CORE_READ(prev, tgid));
+	if (t)
 		gx_switch_out(t, preempt, prev_state, &now);
-	t = gx_tid(BPF_CORE_READ(next, pid));
-	if (t && t->tgid == (__u32)BPF_CORE_READ(next, tgid))
+	t = gx_tid(BPF_CORE_READ(next, pid), BPF_CORE_READ(next, tgid));
+	if (t)
 		gx_switch_in(t, &now);
 	return 0;
 }
@@ -354,9 +363,9 @@ int BPF_PROG(gx_raw_switch, bool preempt, struct task_struct *prev, struct task_
 SEC("raw_tp/sched_wakeup")
 int BPF_PROG(gx_raw_wakeup, struct task_struct *p)
 {
-	struct gx_kabi_tid *t = gx_tid(BPF_CORE_READ(p, pid));
+	struct gx_kabi_tid *t = gx_tid(BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid));
 
-	if (t && t->tgid == (__u32)BPF_CORE_READ(p, tgid))
+	if (t)
 		gx_wakeup(t);
 	return 0;
 }

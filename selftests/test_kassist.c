@@ -103,8 +103,10 @@ static void small_worker(void *arg)
 	gx_wg_done(&kwg);
 }
 
-/* Returns how long main waited behind the blocked reader. */
-static int64_t run_blocked_reader(int64_t write_after)
+/* Runs reader (unwrapped_reader or a variant: it blocks in read() on
+ * kpipe, then sets blocker_p_after and blocker_done); returns how long
+ * main waited behind it. */
+static int64_t run_blocked_reader(gx_fn reader, int64_t write_after)
 {
 	ASSERT_EQ(pipe(kpipe), 0);
 	atomic_store(&blocker_tid, 0);
@@ -114,7 +116,7 @@ static int64_t run_blocked_reader(int64_t write_after)
 	pthread_t th;
 	ASSERT_EQ(pthread_create(&th, NULL, writer_thread, NULL), 0);
 	int64_t t0 = gxt_now_ns();
-	gx_go(unwrapped_reader, NULL);
+	gx_go(reader, NULL);
 	gx_yield(); /* the reader runs and blocks on our only P */
 	int64_t waited = gxt_now_ns() - t0;
 	atomic_store(&main_resumed_ns, gxt_now_ns());
@@ -243,7 +245,7 @@ static void start_daemon(void)
 KTEST(revoke_unwrapped_read_fake_kernel, 1, GX_KASSIST_OFF, 60)
 {
 	use_fake = true;
-	int64_t waited = run_blocked_reader(300 * GX_MS);
+	int64_t waited = run_blocked_reader(unwrapped_reader, 300 * GX_MS);
 	use_fake = false;
 	EXPECT_EQ(atomic_load(&fake_result), 1);
 	TH_LOG("main waited %lld us behind the blocked reader (pipe written at 300 ms)", (long long)(waited / GX_US));
@@ -331,7 +333,7 @@ KTEST(trace_mode_attaches, 2, GX_KASSIST_TRACE, 60)
 KTEST(trace_unwrapped_read_hands_off_p, 1, GX_KASSIST_TRACE, 60)
 {
 	ASSERT_EQ(gx_kassist_mode(), GX_KASSIST_TRACE);
-	int64_t waited = run_blocked_reader(500 * GX_MS);
+	int64_t waited = run_blocked_reader(unwrapped_reader, 500 * GX_MS);
 	const struct gx_kabi_proc *kp = gx_test_kabi();
 	TH_LOG("trace mode: main waited %lld us behind a goroutine blocked in an unwrapped read() (pipe written "
 	       "at 500 ms); revokes %llu, events %llu",
@@ -344,7 +346,7 @@ KTEST(trace_unwrapped_read_hands_off_p, 1, GX_KASSIST_TRACE, 60)
 
 KTEST(off_unwrapped_read_stalls, 1, GX_KASSIST_OFF, 60)
 {
-	int64_t waited = run_blocked_reader(300 * GX_MS);
+	int64_t waited = run_blocked_reader(unwrapped_reader, 300 * GX_MS);
 	TH_LOG("off mode: main waited %lld us behind a goroutine blocked in an unwrapped read() (pipe written at "
 	       "300 ms)",
 	       (long long)(waited / GX_US));
@@ -646,7 +648,7 @@ static int selfload_main(int argc, char **argv)
 	snprintf(want, sizeof(want), "/tmp/gmpx-kassist-%d/", (int)getpid());
 	TH_LOG("%s", gx_kassist_status());
 	EXPECT_NE(strstr(gx_kassist_status(), want), NULL);
-	int64_t waited = run_blocked_reader(300 * GX_MS);
+	int64_t waited = run_blocked_reader(unwrapped_reader, 300 * GX_MS);
 	EXPECT_LT(waited, 100 * GX_MS);
 	return harness_child_status();
 }
@@ -676,7 +678,7 @@ static void locked_reader(void *arg)
 	EXPECT_EQ(read(kpipe[0], &c, 1), 1);
 	gx_yield(); /* notices the revocation */
 	EXPECT_EQ(gx_test_mtid(), tid);
-	EXPECT_GE(gx_test_current_p(), 0);
+	atomic_store(&blocker_p_after, gx_test_current_p());
 	gx_sleep(GX_MS);
 	EXPECT_EQ(gx_test_mtid(), tid);
 	ASSERT_EQ(gx_unlock_os_thread(), 0);
@@ -685,25 +687,11 @@ static void locked_reader(void *arg)
 
 KTEST(revoke_locked_goroutine_fake_kernel, 1, GX_KASSIST_OFF, 60)
 {
-	ASSERT_EQ(pipe(kpipe), 0);
-	atomic_store(&blocker_tid, 0);
-	atomic_store(&blocker_done, false);
-	write_after_ns = 200 * GX_MS;
 	use_fake = true;
-	pthread_t th;
-	ASSERT_EQ(pthread_create(&th, NULL, writer_thread, NULL), 0);
-	int64_t t0 = gxt_now_ns();
-	gx_go(locked_reader, NULL);
-	gx_yield();
-	int64_t waited = gxt_now_ns() - t0;
-	pthread_join(th, NULL);
+	int64_t waited = run_blocked_reader(locked_reader, 200 * GX_MS);
 	use_fake = false;
 	EXPECT_EQ(atomic_load(&fake_result), 1);
 	EXPECT_LT(waited, 150 * GX_MS);
-	while (!atomic_load(&blocker_done))
-		gx_sleep(GX_MS);
-	close(kpipe[0]);
-	close(kpipe[1]);
 }
 
 /* auto takes the best the daemon grants (trace here), in one attachment. */

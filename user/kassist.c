@@ -226,6 +226,28 @@ void gx_kassist_minit(struct gx_m *mp)
 		mreg(mp);
 }
 
+/* Our eventfds (sysmon's and the standby's wake-ups): poke, and drain after
+ * a wake-up. Failures cannot matter: a poke only fails if the counter is
+ * already huge, i.e. the sleeper is being woken anyway. */
+static void evpoke(int fd)
+{
+	uint64_t one = 1;
+	ssize_t r = write(fd, &one, sizeof(one));
+	(void)r;
+}
+static void evdrain(int fd)
+{
+	uint64_t v;
+	ssize_t r = read(fd, &v, sizeof(v));
+	(void)r;
+}
+
+static void epoll_add(int ep, int fd, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.fd = fd};
+	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
 /* ---- the ring buffer ------------------------------------------------------------- */
 
 static int rb_map(int fd, char *why, size_t whylen)
@@ -255,7 +277,8 @@ static struct gx_p *handle_event(const struct gx_kabi_event *ev, int64_t now, bo
 static _Atomic bool rb_draining;
 
 /*
- * rb_drain - consume every record; returns how many were events. taken
+ * rb_drain - consume every record; returns how many were events (a drain
+ * that found any counts as one event-driven wake-up). taken
  * (the standby M): the first P an event frees is not handed off but comes
  * back in *taken for the caller to run; later ones are handed off.
  */
@@ -287,6 +310,8 @@ static int rb_drain(int64_t now, struct gx_p **taken)
 		atomic_store_explicit(rb_consumer, cons, memory_order_release);
 	}
 	atomic_store_explicit(&rb_draining, false, memory_order_release);
+	if (n > 0)
+		__atomic_fetch_add(&gx_kabi->hdr.wakeups, 1, __ATOMIC_RELAXED);
 	return n;
 }
 
@@ -496,16 +521,11 @@ void gx_kassist_standby(struct gx_m *mp)
 		int n = epoll_pwait2(sbepfd, evs, 2, NULL, NULL);
 		if (n < 0 && errno != EINTR)
 			break;
-		for (int i = 0; i < n; i++) {
-			if (evs[i].data.fd == sbevfd) {
-				uint64_t v;
-				ssize_t r = read(sbevfd, &v, sizeof(v));
-				(void)r;
-			}
-		}
+		for (int i = 0; i < n; i++)
+			if (evs[i].data.fd == sbevfd)
+				evdrain(sbevfd);
 		struct gx_p *pp = NULL;
-		if (rb_drain(gx_nanotime(), &pp) > 0)
-			__atomic_fetch_add(&gx_kabi->hdr.wakeups, 1, __ATOMIC_RELAXED);
+		rb_drain(gx_nanotime(), &pp);
 		if (!pp)
 			continue;
 		gx_lock(&gx_sched.lock);
@@ -518,20 +538,15 @@ void gx_kassist_standby(struct gx_m *mp)
 		mp->nextp = pp; /* stopm takes it; nobody sleeps on our note: no futex wake */
 		atomic_store_explicit(&mp->park.key, 1, memory_order_release);
 	}
-	struct epoll_event ev = {.events = EPOLLIN};
-	ev.data.fd = rbfd;
-	epoll_ctl(epfd, EPOLL_CTL_ADD, rbfd, &ev); /* sysmon again */
+	epoll_add(epfd, rbfd, EPOLLIN); /* sysmon again */
 	atomic_store(&standby, NULL);
 }
 
 void gx_kassist_wake_standby(struct gx_m *mp)
 {
 	gx_storeload_fence(); /* our note store before the load; pairs with the CAS above */
-	if (atomic_load_explicit(&standby, memory_order_relaxed) == mp) {
-		uint64_t one = 1;
-		ssize_t r = write(sbevfd, &one, sizeof(one));
-		(void)r;
-	}
+	if (atomic_load_explicit(&standby, memory_order_relaxed) == mp)
+		evpoke(sbevfd);
 }
 
 /* ---- the trace policy: sysmon sleeps on the ring buffer ----------------------------- */
@@ -542,7 +557,8 @@ static void trace_sysmon_sleep(int64_t until)
 {
 	atomic_store(&gx_sysmon_wakeat, until);
 	struct epoll_event evs[4];
-	for (;;) {
+	int n;
+	do {
 		int64_t now = gx_nanotime();
 		struct timespec ts, *tp = NULL;
 		if (until >= 0) {
@@ -551,36 +567,27 @@ static void trace_sysmon_sleep(int64_t until)
 			ts.tv_nsec = (long)(d % 1000000000);
 			tp = &ts;
 		}
-		int n = epoll_pwait2(epfd, evs, 4, tp, NULL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		bool hup = false;
-		now = gx_nanotime();
-		for (int i = 0; i < n; i++) {
-			if (evs[i].data.fd == wakefd) {
-				uint64_t v;
-				ssize_t r = read(wakefd, &v, sizeof(v));
-				(void)r;
-			} else if (evs[i].data.fd == sock) {
-				hup = true;
-			}
-		}
-		/* Events first: even in the hang-up case the programs are still
-		 * attached (we hold the links), so the words are current. */
-		if (rb_drain(now, NULL) > 0)
-			__atomic_fetch_add(&gx_kabi->hdr.wakeups, 1, __ATOMIC_RELAXED);
-		if (hup)
-			fallback("gmpx-sched went away (its socket closed)");
-		break; /* a wake-up, an event, or the deadline: back to sysmon's loop */
+		n = epoll_pwait2(epfd, evs, 4, tp, NULL);
+	} while (n < 0 && errno == EINTR);
+	/* a wake-up, an event, the hang-up or the deadline: back to sysmon's loop */
+	bool hup = false;
+	for (int i = 0; i < n; i++) {
+		if (evs[i].data.fd == wakefd)
+			evdrain(wakefd);
+		else if (evs[i].data.fd == sock)
+			hup = true;
 	}
+	/* Events first: even in the hang-up case the programs are still
+	 * attached (we hold the links), so the words are current. */
+	rb_drain(gx_nanotime(), NULL);
+	if (hup)
+		fallback("gmpx-sched went away (its socket closed)");
 	atomic_store(&gx_sysmon_wakeat, 0);
 }
 
 static void trace_sysmon_wake(void)
 {
-	uint64_t one = 1;
-	ssize_t r = write(wakefd, &one, sizeof(one));
-	(void)r;
+	evpoke(wakefd);
 }
 
 static void trace_entersyscall(struct gx_m *mp, struct gx_p *pp, int64_t now)
@@ -608,11 +615,8 @@ static void fallback(const char *why)
 	atomic_store(&cur_mode, GX_KASSIST_OFF);
 	snprintf(status_text, sizeof(status_text), "%s; running in off mode", why);
 	gx_print("gmpx: kassist: %s; falling back to off mode\n", why);
-	if (sbevfd >= 0) { /* the standby goes back to its futex */
-		uint64_t one = 1;
-		ssize_t r = write(sbevfd, &one, sizeof(one));
-		(void)r;
-	}
+	if (sbevfd >= 0)
+		evpoke(sbevfd); /* the standby goes back to its futex */
 	pthread_mutex_lock(&socklock);
 	for (int i = 0; i < nlinkfds; i++)
 		close(linkfds[i]);
@@ -729,42 +733,31 @@ static int attach_mode(int mode, char *why, size_t whylen)
 	uint32_t want = mode == GX_KASSIST_TRACE ? GX_KABI_TRACE : GX_KABI_SCX;
 	int err = request(GX_MSG_HELLO, want, (uint32_t)atomic_load(&gx_sched.gomaxprocs), fds, &nfds, &reply, why,
 			  whylen);
-	bool granted = reply.arg0 == want || (mode == GX_KASSIST_AUTO && reply.arg0 == GX_KABI_TRACE);
-	/* scx mode itself is the next step: until the runtime side exists,
-	 * a scx grant is not taken */
-	granted = granted && reply.arg0 == GX_KABI_TRACE;
+	/* scx mode itself is the next step: until its runtime side exists,
+	 * only trace is taken, asked for (trace) or the best granted (auto) */
+	bool granted = reply.arg0 == GX_KABI_TRACE && mode != GX_KASSIST_SCX;
 	if (err == 0 && (nfds < 2 || !granted)) {
 		snprintf(why, whylen, "gmpx-sched offers %s mode only",
 			 reply.arg0 == GX_KABI_SCX ? "scx" : (reply.arg0 == GX_KABI_TRACE ? "trace" : "no"));
 		err = -EOPNOTSUPP;
 	}
-	if (err) {
-		closefds(fds, nfds);
-		close(s);
-		sock = -1;
-		return err;
-	}
-	size_t len = (sizeof(struct gx_kabi_proc) + (size_t)sysconf(_SC_PAGESIZE) - 1) &
-		     ~((size_t)sysconf(_SC_PAGESIZE) - 1);
-	void *st = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = (sizeof(struct gx_kabi_proc) + pg - 1) & ~(pg - 1);
+	void *st = MAP_FAILED;
+	if (err)
+		goto fail;
+	st = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
 	struct gx_kabi_proc *kp = st;
 	if (st == MAP_FAILED || kp->hdr.magic != GX_KABI_MAGIC || kp->hdr.version != GX_KABI_VERSION ||
 	    kp->hdr.tgid != (uint32_t)getpid()) {
 		snprintf(why, whylen, "the state map from gmpx-sched is %s",
 			 st == MAP_FAILED ? "not mappable" : "not ours (magic, version or pid)");
-		if (st != MAP_FAILED)
-			munmap(st, len);
-		closefds(fds, nfds);
-		close(s);
-		sock = -1;
-		return -EPROTO;
+		err = -EPROTO;
+		goto fail;
 	}
 	if (rb_map(fds[1], why, whylen) != 0) {
-		munmap(st, len);
-		closefds(fds, nfds);
-		close(s);
-		sock = -1;
-		return -EPROTO;
+		err = -EPROTO;
+		goto fail;
 	}
 	rbfd = fds[1];
 	close(fds[0]); /* the mapping keeps the map */
@@ -773,20 +766,13 @@ static int attach_mode(int mode, char *why, size_t whylen)
 		linkfds[nlinkfds++] = fds[i];
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	struct epoll_event ev = {.events = EPOLLIN};
-	ev.data.fd = rbfd;
-	epoll_ctl(epfd, EPOLL_CTL_ADD, rbfd, &ev);
-	ev.data.fd = wakefd;
-	epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev);
+	epoll_add(epfd, rbfd, EPOLLIN);
+	epoll_add(epfd, wakefd, EPOLLIN);
+	epoll_add(epfd, s, EPOLLRDHUP); /* hang-up only: replies are read by request() */
 	sbepfd = epoll_create1(EPOLL_CLOEXEC);
 	sbevfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	ev.data.fd = rbfd;
-	epoll_ctl(sbepfd, EPOLL_CTL_ADD, rbfd, &ev);
-	ev.data.fd = sbevfd;
-	epoll_ctl(sbepfd, EPOLL_CTL_ADD, sbevfd, &ev);
-	ev.events = EPOLLRDHUP; /* hang-up only: replies are read by request() */
-	ev.data.fd = s;
-	epoll_ctl(epfd, EPOLL_CTL_ADD, s, &ev);
+	epoll_add(sbepfd, rbfd, EPOLLIN);
+	epoll_add(sbepfd, sbevfd, EPOLLIN);
 
 	/* Point every P and the running M (m0) into the shared state. Only m0
 	 * exists, so nothing runs concurrently. */
@@ -806,6 +792,13 @@ static int attach_mode(int mode, char *why, size_t whylen)
 	atomic_store(&cur_mode, GX_KASSIST_TRACE);
 	snprintf(status_text, sizeof(status_text), "trace mode (gmpx-sched at %s)", path);
 	return 0;
+fail:
+	if (st != MAP_FAILED)
+		munmap(st, len);
+	closefds(fds, nfds);
+	close(s);
+	sock = -1;
+	return err;
 }
 
 void gx_kassist_attach(void)
