@@ -170,7 +170,7 @@ static void stop_daemon(void)
 		kill(kdaemon, SIGTERM);
 }
 
-/* rm_pins - what a SIGKILLed daemon leaves under its pin directory. */
+/* rm_pins - what a SIGKILLed daemon leaves: its pins, and its socket. */
 static void rm_pins(void)
 {
 	const char *names[] = {"gx_procs", "gx_rbufs", "gx_tids"};
@@ -180,6 +180,7 @@ static void rm_pins(void)
 		unlink(path);
 	}
 	rmdir(kpins);
+	unlink(ksock);
 }
 
 /* start_daemon - a private gmpx-sched for this test; GX_KASSIST_SOCK
@@ -191,6 +192,9 @@ static void start_daemon(void)
 	snprintf(kpins, sizeof(kpins), "/sys/fs/bpf/gxt-kassist-%d", getpid());
 	/* The daemon exits (cleanly, removing its pins) when the write end of
 	 * this pipe closes, i.e. when this test process ends in any way. */
+	/* A socket left by a SIGKILLed daemon of an earlier test whose pid we
+	 * reuse would pass for this daemon's before it listens. */
+	unlink(ksock);
 	int watch[2];
 	ASSERT_EQ(pipe2(watch, O_CLOEXEC), 0);
 	kdaemon = fork();

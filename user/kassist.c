@@ -654,6 +654,7 @@ static const char *spawn_loader(const char *bin, char *why, size_t whylen)
 	snprintf(dir, sizeof(dir), "/tmp/gmpx-kassist-%d", (int)getpid());
 	snprintf(sockpath, sizeof(sockpath), "%s/sched.sock", dir);
 	snprintf(pins, sizeof(pins), "/sys/fs/bpf/gmpx-%d", (int)getpid());
+	unlink(sockpath); /* a killed process with our pid may have left one */
 	int watch[2];
 	if (pipe2(watch, O_CLOEXEC) != 0) {
 		snprintf(why, whylen, "pipe: %s", strerror(errno));
