@@ -167,8 +167,12 @@ static void pingpong(void *arg)
 	int me = (int)(intptr_t)arg, other = 1 - me;
 	pp_g[me] = gx_self();
 	if (me == 0) {
+		/* gx_go is a preemption point: preempted there, we would be
+		 * runnable, not parked, when the partner readies us */
+		gx_nopreempt_begin();
 		gx_go(pingpong, (void *)(intptr_t)1);
 		gx_park(NULL, NULL, "pingpong"); /* partner readies us */
+		gx_nopreempt_end();
 	}
 	for (;;) {
 		if (atomic_load(&pp_done)) {
