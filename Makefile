@@ -40,7 +40,7 @@ CFLAGS_tsan    := -O1 -fno-omit-frame-pointer -fsanitize=thread
 MODEL_BINS := $(BUILD)/runq_model $(BUILD)/runq_stress $(BUILD)/tsan/runq_stress
 LIB_SRCS := $(wildcard user/*.c) $(wildcard user/arch/$(ARCH)/*.S)
 LIB_HDRS := $(wildcard include/*.h) $(wildcard user/*.h)
-TEST_SRCS := $(filter-out selftests/harness_selftest.c selftests/runq_model.c selftests/runq_stress.c, \
+TEST_SRCS := $(filter-out selftests/harness_selftest.c selftests/runq_model.c selftests/runq_stress.c selftests/scx_kabi_test.c, \
 	       $(wildcard selftests/*.c))
 TEST_HDRS := $(wildcard selftests/*.h)
 
@@ -55,11 +55,24 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 KERNEL      ?=
 BPF         ?= auto
 BPF_ARCH    := $(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(ARCH)))
-BPF_CFLAGS  := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(BPF_ARCH) -fms-extensions -Wno-microsoft-anon-tag \
-	       -Wall -Werror -I$(BUILD)/bpf -Iinclude
-BPF_SRCS    := $(wildcard bpf/*.bpf.c)
+BPF_CFLAGS0 := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(BPF_ARCH) -fms-extensions -Wno-microsoft-anon-tag \
+	       -Wall -Werror -Iinclude
+BPF_CFLAGS  := $(BPF_CFLAGS0) -I$(BUILD)/bpf
+BPF_HDRS    := $(wildcard bpf/*.h)
+# The sched_ext scheduler (bpf/gmpx_scx.bpf.c) is compiled against the BTF of
+# a kernel with sched_ext (the vmtest guest's by default: make
+# vmtest-prepare), into build/bpf/scx/ with its own vmlinux.h. Without that
+# BTF it is skipped and gmpx-sched is built without scx mode.
+SCX_BTF     ?= $(HOME)/.cache/gmpx/vmtest/kernels/current/vmlinux.btf
+SCX_SRC     := bpf/gmpx_scx.bpf.c
+BPF_SRCS    := $(filter-out $(SCX_SRC),$(wildcard bpf/*.bpf.c))
 BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
-BPF_SKELS   := $(BPF_OBJS:.bpf.o=.skel.h)
+SCX_ON      := $(if $(wildcard $(SCX_SRC)),$(if $(wildcard $(SCX_BTF)),y))
+SCX_OBJ     := $(if $(SCX_ON),$(BUILD)/bpf/scx/gmpx_scx.bpf.o)
+BPF_SKELS   := $(BPF_OBJS:.bpf.o=.skel.h) $(SCX_OBJ:.bpf.o=.skel.h)
+# how gmpx-sched is built with or without scx mode
+SCHED_SCX_FLAGS := -Ibpf $(if $(SCX_ON),-DGXS_HAVE_SCX -I$(BUILD)/bpf/scx, \
+	-DGXS_NO_SCX_WHY='"no sched_ext BTF at build time ($(SCX_BTF) missing; run make vmtest-prepare, then make)"')
 LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS   := $(or $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null),-lbpf) -lelf -lz
 SCHED_SRCS  := $(wildcard tools/gmpx-sched/*.c)
@@ -133,9 +146,18 @@ endif
 	@mv $@.tmp $@
 # Compiled, then linked by bpftool (which drops the DWARF: a 50 KB object
 # and skeleton instead of 700 KB / 2 MB; BTF and line info stay).
-$(BUILD)/bpf/%.bpf.c.o: bpf/%.bpf.c $(BUILD)/bpf/vmlinux.h include/gmpx_kabi.h
+$(BUILD)/bpf/%.bpf.c.o: bpf/%.bpf.c $(BUILD)/bpf/vmlinux.h include/gmpx_kabi.h $(BPF_HDRS)
 	@echo "  CLANG-BPF $<"
 	@$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/bpf/scx/vmlinux.h: $(SCX_BTF)
+	@mkdir -p $(dir $@)
+	@echo "  BTF $(SCX_BTF) -> $@"
+	@$(BPFTOOL) btf dump file $(SCX_BTF) format c >$@.tmp
+	@grep -q 'struct sched_ext_ops {' $@.tmp || { echo "$(SCX_BTF): no sched_ext types"; rm -f $@.tmp; exit 1; }
+	@mv $@.tmp $@
+$(BUILD)/bpf/scx/gmpx_scx.bpf.c.o: $(SCX_SRC) $(BUILD)/bpf/scx/vmlinux.h include/gmpx_kabi.h $(BPF_HDRS)
+	@echo "  CLANG-BPF $< (sched_ext BTF)"
+	@$(CLANG) $(BPF_CFLAGS0) -I$(BUILD)/bpf/scx -c $< -o $@
 $(BUILD)/bpf/%.bpf.o: $(BUILD)/bpf/%.bpf.c.o
 	@echo "  BPF-LINK $@"
 	@$(BPFTOOL) gen object $@ $<
@@ -143,17 +165,32 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	@echo "  SKEL $@"
 	@$(BPFTOOL) gen skeleton $< name $(subst .,_,$(notdir $*))_bpf >$@.tmp
 	@mv $@.tmp $@
-bpf: $(BPF_OBJS) $(BPF_SKELS)
-.SECONDARY: $(BPF_OBJS:.bpf.o=.bpf.c.o)
+bpf: $(BPF_OBJS) $(SCX_OBJ) $(BPF_SKELS)
+ifeq ($(SCX_ON),)
+	@echo "  SKIP bpf/gmpx_scx.bpf.c: no sched_ext BTF ($(SCX_BTF)); make vmtest-prepare, then make"
+endif
+.SECONDARY: $(BPF_OBJS:.bpf.o=.bpf.c.o) $(SCX_OBJ:.bpf.o=.bpf.c.o)
 bpf-skipped:
 	@echo "  SKIP bpf/ and gmpx-sched: missing $(BPF_MISSING) (see bpf/README.md; BPF=1 to insist)"
 .PHONY: bpf-skipped FORCE
 FORCE:
 
 gmpx-sched: $(BUILD)/gmpx-sched
-$(BUILD)/gmpx-sched: $(SCHED_SRCS) $(SCHED_HDRS) $(BPF_SKELS) include/gmpx_kabi.h
+$(BUILD)/gmpx-sched: $(SCHED_SRCS) $(SCHED_HDRS) $(BPF_SKELS) include/gmpx_kabi.h bpf/gmpx_scx.h
+	@echo "  LD $@$(if $(SCX_ON),, (without scx mode: no sched_ext BTF))"
+	@$(CC) $(BASEFLAGS) -O2 -I$(BUILD)/bpf $(SCHED_SCX_FLAGS) $(LIBBPF_CFLAGS) $(SCHED_SRCS) $(LIBBPF_LIBS) -o $@
+
+# A fake runtime speaking the scx protocol (plain C: linux/bpf.h for the
+# kick's BPF_PROG_TEST_RUN); runs in the vmtest guest
+# (tools/vmtest/scx-kabi.sh).
+scx-kabi-test: $(BUILD)/scx_kabi_test
+vmtest-scx-kabi: $(BUILD)/scx_kabi_test $(SCHED_BIN)
+	tools/vmtest/scx-kabi.sh
+$(BUILD)/scx_kabi_test: selftests/scx_kabi_test.c include/gmpx_kabi.h
+	@mkdir -p $(BUILD)
 	@echo "  LD $@"
-	@$(CC) $(BASEFLAGS) -O2 -I$(BUILD)/bpf $(LIBBPF_CFLAGS) $(SCHED_SRCS) $(LIBBPF_LIBS) -o $@
+	@$(CC) -std=gnu11 -O2 -g -pthread $(WARN) -Iinclude $< -lm -o $@
+.PHONY: scx-kabi-test vmtest-scx-kabi
 
 deps-test:
 	@bash tools/install-deps.sh test
@@ -163,6 +200,9 @@ deps-bench:
 # The suite. Each step prints TAP and a "N passed, N failed" line;
 # tools/testsum.sh adds them up into the final line.
 test: deps-test
+	@# the sched_ext guest's kernel (and BTF, for the scx scheduler): fetched
+	@# and cached, or a SKIP line saying why (the scx tests then skip too)
+	@tools/vmtest/vmtest.sh --prepare >/dev/null || true
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory $(BUILD)/release/gmpx_test $(BUILD)/asan/gmpx_test $(BUILD)/tsan/gmpx_test \
 	  $(BUILD)/harness_selftest $(MODEL_BINS) examples $(BPF_ALL)
@@ -197,7 +237,7 @@ install: lib
 	install -m 644 $(BUILD)/libgmpx.a $(BUILD)/libgmpx.so $(DESTDIR)$(PREFIX)/lib/
 
 FORMAT_SRCS := $(wildcard user/*.c user/*.h include/*.h selftests/*.c selftests/*.h examples/*.c tools/bench/c/*.c tools/bench/c/*.h \
-		bpf/*.bpf.c tools/gmpx-sched/*.c tools/gmpx-sched/*.h)
+		bpf/*.bpf.c bpf/*.h tools/gmpx-sched/*.c tools/gmpx-sched/*.h)
 format:
 	clang-format -i $(FORMAT_SRCS)
 format-check:
@@ -212,11 +252,11 @@ lint: format-check $(BPF_SKELS)
 	  --suppress=missingIncludeSystem --inline-suppr -Iinclude -Iuser -D__x86_64__ user/*.c
 	@echo "  CPPCHECK tools/gmpx-sched/"
 	@cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
-	  --suppress=missingIncludeSystem --suppress=unknownMacro --inline-suppr -Iinclude -I$(BUILD)/bpf -D__x86_64__ tools/gmpx-sched/*.c
+	  --suppress=missingIncludeSystem --suppress=unknownMacro --inline-suppr -Iinclude -I$(BUILD)/bpf $(SCHED_SCX_FLAGS) -D__x86_64__ tools/gmpx-sched/*.c
 	@echo "  CLANG-TIDY user/ tools/gmpx-sched/"
 	@clang-tidy --quiet $(wildcard user/*.c) -- -std=gnu11 -Iinclude -Iuser 2>&1 | \
 	  grep -v 'warnings generated' | (! grep -E 'error|warning') || (echo "lint: clang-tidy found problems"; exit 1)
-	@clang-tidy --quiet -header-filter='(tools/gmpx-sched|include)/.*' $(SCHED_SRCS) -- -std=gnu11 -Iinclude -I$(BUILD)/bpf $(LIBBPF_CFLAGS) 2>&1 | \
+	@clang-tidy --quiet -header-filter='(tools/gmpx-sched|include)/.*' $(SCHED_SRCS) -- -std=gnu11 -Iinclude -I$(BUILD)/bpf $(SCHED_SCX_FLAGS) $(LIBBPF_CFLAGS) 2>&1 | \
 	  grep -v 'warnings generated' | grep -v 'skel\.h:' | (! grep -E 'error|warning') || (echo "lint: clang-tidy found problems"; exit 1)
 
 # The sched_ext guest (tools/vmtest/README.md): Debian's sched_ext-enabled

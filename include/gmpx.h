@@ -122,12 +122,16 @@ int64_t gx_num_goroutines(void);
  * Kernel assist (README "Kernel assist"). In trace mode BPF programs loaded
  * by the gmpx-sched daemon tell sysmon the moment an M blocks in the
  * kernel, for any reason (a wrapped or unwrapped syscall, a futex, a page
- * fault), and sysmon hands its P to another M at once. scx adds a
- * sched_ext scheduler. off is Go's design. auto picks the best that works.
- * The environment variable GX_KASSIST=off|trace|scx|auto chooses too
- * (default off); GX_KASSIST_SOCK names the daemon's socket (default
- * /run/gmpx/sched.sock). Any failure, at start or later (the daemon gone),
- * falls back to off with one log line on stderr; no goroutine is lost.
+ * fault), and sysmon hands its P to another M at once. scx (gmpx-sched
+ * --mode scx, a kernel with CONFIG_SCHED_CLASS_EXT) adds a sched_ext
+ * scheduler: each P's M runs on that P's CPU, idle Ms wait as standbys
+ * held by BPF and one runs the instant a P's M blocks, and the quantum is
+ * watched by a BPF timer. off is Go's design. auto picks the best that
+ * works. The environment variable GX_KASSIST=off|trace|scx|auto chooses
+ * too (default off); GX_KASSIST_SOCK names the daemon's socket (default
+ * /run/gmpx/sched.sock). Any failure, at start or later (the daemon gone,
+ * the scheduler ejected by the kernel), falls back to off with one log
+ * line on stderr saying why; no goroutine is lost.
  */
 enum gx_kassist {
 	GX_KASSIST_OFF = 0,

@@ -47,7 +47,7 @@
 #include <linux/types.h>
 #endif
 
-#define GX_KABI_VERSION 1
+#define GX_KABI_VERSION 2
 #define GX_KABI_MAGIC	0x67786b61u /* "gxka" */
 
 #define GX_KABI_MAX_M 1024
@@ -71,6 +71,8 @@ enum gx_kabi_rstate {
 	GX_RM_RUNNING = 1, /* holds P m.p */
 	GX_RM_SYSCALL = 2, /* in a wrapped syscall; m.p is the P it left (Psyscall) */
 	GX_RM_SYSMON = 3,  /* the sysmon thread (never holds a P) */
+	GX_RM_STANDBY = 4, /* scx: a standby for P m.p (it does not hold it): runnable,
+			    * parked by BPF in the standby DSQ of p[m.p].cpu */
 };
 
 /* P's status (p.status) mirrors the runtime's: */
@@ -105,10 +107,17 @@ struct gx_kabi_p {
 	__u32 nrunq;	      /* runtime: local queue length as the owner last saw it (a hint: stealing lowers it) */
 	__s32 cpu;	      /* runtime: CPU this P runs on (scx), -1 any */
 	__u32 schedtick;      /* runtime: bumped at every new time slice */
-	__u32 preempt;	      /* request: the G here should yield (scx quantum checks) */
+	__u32 preempt;	      /* BPF (scx): non-zero: the G running here overran the quantum and
+			       * should yield; the runtime clears it when it starts a new slice */
 	__u64 slice_start_ns; /* runtime: CLOCK_MONOTONIC start of the current slice */
 	__u64 timer0_ns;      /* runtime: earliest timer on this P, 0 none */
-	__u64 pad[3];
+	/* scx mode */
+	__s32 standby;	    /* runtime: M slot of this P's standby (GX_RM_STANDBY), -1 none */
+	__u32 want;	    /* runtime: non-zero while startm has offered this idle P to its
+			     * standby (BPF then runs the standby at once, even mid-yield) */
+	__u32 preempt_tick; /* BPF: schedtick the preempt request is for */
+	__u32 ndispatch;    /* BPF: standby dispatches for this P */
+	__u64 preempt_ns;   /* BPF: when the preempt request was set */
 } __attribute__((aligned(64)));
 
 struct gx_kabi_hdr {
@@ -129,7 +138,15 @@ struct gx_kabi_hdr {
 	/* BPF statistics */
 	__u64 events; /* ring buffer events sent */
 	__u64 drops;  /* events lost (ring buffer full) */
-	__u64 pad1[2];
+	/* scx mode */
+	__u64 standby_takes;	  /* runtime: Ps taken by a standby the BPF scheduler ran */
+	__u64 standby_wakes;	  /* runtime: startm offers of an idle P to its standby */
+	__u64 standby_dispatches; /* BPF: standbys moved onto a CPU for a blocked owner */
+	__u64 wake_dispatches;	  /* BPF: standbys moved onto a CPU for a startm offer */
+	__u64 keepalive_runs;	  /* BPF: standbys run by the watchdog keep-alive */
+	__u64 preempt_requests;	  /* BPF: quantum overruns flagged in p.preempt */
+	__u64 preempt_events;	  /* BPF: GX_EV_PREEMPT sent (the G did not yield) */
+	__u64 pad1[1];
 } __attribute__((aligned(64)));
 
 struct gx_kabi_proc {
@@ -140,7 +157,9 @@ struct gx_kabi_proc {
 
 /* Ring buffer records (BPF -> sysmon). */
 enum gx_kabi_evtype {
-	GX_EV_BLOCK = 1, /* an M holding a P (or in a wrapped syscall) blocked with work around */
+	GX_EV_BLOCK = 1,   /* an M holding a P (or in a wrapped syscall) blocked with work around */
+	GX_EV_PREEMPT = 2, /* scx: P p's G ran past quantum + grace without yielding: signal it
+			    * (mword = the schedtick of the overrun slice) */
 };
 struct gx_kabi_event {
 	__u32 type; /* GX_EV_* */
@@ -159,6 +178,25 @@ struct gx_kabi_tid {
 	__u32 tgid;
 	__u32 m;
 };
+
+/*
+ * scx mode: the startm kick. A BPF_PROG_TYPE_SYSCALL program whose fd the
+ * daemon passes in the HELLO reply (the last fd); the runtime runs it with
+ * BPF_PROG_TEST_RUN, ctx_in = struct gx_kabi_kick. For the calling process
+ * (bpf_get_current_pid_tgid: a process can only kick its own standbys) it
+ * finds P p's standby (p[p].standby) in the standby DSQ of p[p].cpu and
+ * moves it onto that CPU at once. ret: 0 moved, -ENOENT not parked (it is
+ * running, or between its check and sched_yield: then p.want makes the
+ * enqueue put it on the CPU), -EINVAL bad p.
+ */
+struct gx_kabi_kick {
+	__s32 p;
+	__s32 ret;
+};
+
+/* Standby dispatch queues: one per CPU, id GX_KABI_DSQ_STANDBY + cpu. */
+#define GX_KABI_DSQ_STANDBY 0x67780000ull
+#define GX_KABI_MAX_CPUS    256
 
 /* Map and pin names (bpf/gmpx_trace.bpf.c, tools/gmpx-sched). */
 #define GX_KABI_PIN_DIR	     "/sys/fs/bpf/gmpx"
@@ -181,9 +219,13 @@ enum gx_kabi_mode {
  *
  *   HELLO  client: arg0 = mode wanted (GX_KABI_TRACE/SCX), arg1 = gomaxprocs.
  *          reply: status 0, arg0 = mode granted, arg1 = number of fds
- *          passed by SCM_RIGHTS: [0] the process's state map (mmap it,
+ *          passed by SCM_RIGHTS, arg2 = how many of them are links:
+ *          [0] the process's state map (mmap it,
  *          sizeof(struct gx_kabi_proc) rounded up to a page), [1] its ring
- *          buffer, [2..] the daemon's BPF links. The client keeps the links
+ *          buffer, [2 .. 2+arg2) the daemon's tracing BPF links, and in scx
+ *          mode one more, last: the startm kick program (struct
+ *          gx_kabi_kick). The sched_ext scheduler's own struct_ops link is
+ *          never passed: it dies with the daemon. The client keeps the links
  *          open while it uses the kassist and closes them when it falls
  *          back: so the programs that keep m.mword true stay attached
  *          until the client itself stops relying on them, even if the
@@ -192,6 +234,12 @@ enum gx_kabi_mode {
  *   MREG   client: arg0 = tid, arg1 = M slot. The daemon checks the tid is
  *          a thread of the client and maps it (gx_tids). reply: status.
  *   MUNREG client: arg0 = tid. reply: status.
+ *   EXIT   daemon -> client, unsolicited, scx: the sched_ext scheduler was
+ *          unloaded (ejected by the kernel, or the daemon stops). arg0 =
+ *          the kernel's exit kind (SCX_EXIT_*: 64 unregistered, 67 SysRq,
+ *          1024+ errors, 1026 runnable task stall), text = its reason and
+ *          message. The daemon then closes the socket; the client falls
+ *          back to off and reports the text.
  * Closing the socket detaches: the daemon deletes the process's entries.
  * The daemon going away closes the socket: the runtime falls back to off.
  */
@@ -199,6 +247,7 @@ enum gx_kabi_msgtype {
 	GX_MSG_HELLO = 1,
 	GX_MSG_MREG = 2,
 	GX_MSG_MUNREG = 3,
+	GX_MSG_EXIT = 4,
 	GX_MSG_REPLY = 0x80,
 };
 struct gx_kabi_msg {

@@ -144,6 +144,8 @@ static int64_t run_blocked_reader(gx_fn reader, int64_t write_after)
 
 static char ksock[100], kpins[96];
 static pid_t kdaemon;
+/* scx tests: more gmpx-sched arguments (--mode scx, ...), NULL-terminated */
+static const char *kdaemon_args[8];
 
 static const char *sched_bin(void)
 {
@@ -206,7 +208,10 @@ static void start_daemon(void)
 		fcntl(watch[0], F_SETFD, 0);
 		char fd[16];
 		snprintf(fd, sizeof(fd), "%d", watch[0]);
-		execl(sched_bin(), sched_bin(), "--socket", ksock, "--pin-dir", kpins, "--watch-fd", fd, (char *)NULL);
+		const char *argv[16] = {sched_bin(), "--socket", ksock, "--pin-dir", kpins, "--watch-fd", fd};
+		for (int i = 0; kdaemon_args[i] && i < 8; i++)
+			argv[7 + i] = kdaemon_args[i];
+		execv(sched_bin(), (char **)argv);
 		_exit(127);
 	}
 	close(watch[0]);
@@ -214,8 +219,10 @@ static void start_daemon(void)
 	struct stat st;
 	while (stat(ksock, &st) != 0) {
 		int status;
-		if (waitpid(kdaemon, &status, WNOHANG) == kdaemon)
+		if (waitpid(kdaemon, &status, WNOHANG) == kdaemon) {
+			ASSERT_EQ(kdaemon_args[0] && getenv("GXT_SCX_REQUIRED"), 0); /* the VM run: must load */
 			SKIP(return, "gmpx-sched exited at start (status %d): cannot load BPF here", status);
+		}
 		ASSERT_LT(gxt_now_ns() - t0, 10000 * GX_MS);
 		usleep(2000);
 	}
@@ -703,4 +710,345 @@ KTEST(kassist_auto_picks_trace, 1, GX_KASSIST_AUTO, 60)
 {
 	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_TRACE);
 	EXPECT_NE(strstr(gx_kassist_status(), "trace mode"), NULL);
+}
+
+/* ---- scx mode: the sched_ext scheduler (needs CONFIG_SCHED_CLASS_EXT) ---------------------
+ * The host kernels of this project's CI have no sched_ext: these tests skip
+ * there and `make test` runs them in a QEMU guest with Debian's sched_ext
+ * kernel (tools/vmtest/scx-tests.sh), where GXT_SCX_REQUIRED=1 turns a
+ * skip into a failure. GXT_SCX_SOCK=path: use that daemon (the guest's
+ * whole-machine run) instead of starting one.
+ */
+
+static bool scx_loaded(void)
+{
+	char buf[32] = "";
+	FILE *f = fopen("/sys/kernel/sched_ext/state", "r");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return strncmp(buf, "enabled", 7) == 0;
+}
+
+/* need_scx - start a private scx daemon with args (or use GXT_SCX_SOCK's),
+ * or skip saying why. */
+static void need_scx(const char *a0, const char *a1)
+{
+	bool required = getenv("GXT_SCX_REQUIRED") != NULL;
+	const char *ext = getenv("GXT_SCX_SOCK");
+	if (access("/sys/kernel/sched_ext", F_OK) != 0) {
+		ASSERT_FALSE(required);
+		SKIP(return, "no sched_ext in this kernel (CONFIG_SCHED_CLASS_EXT): make test runs this in the VM");
+	}
+	if (ext && *ext) {
+		if (a0)
+			SKIP(return, "needs its own daemon, and GXT_SCX_SOCK is set");
+		setenv("GX_KASSIST_SOCK", ext, 1);
+		return;
+	}
+	/* the last test's daemon may still be unloading its scheduler */
+	for (int64_t t0 = gxt_now_ns(); scx_loaded() && gxt_now_ns() - t0 < 5000 * GX_MS;)
+		usleep(10000);
+	if (scx_loaded()) {
+		ASSERT_FALSE(required);
+		SKIP(return, "another sched_ext scheduler is loaded (one per machine)");
+	}
+	kdaemon_args[0] = "--mode";
+	kdaemon_args[1] = "scx";
+	kdaemon_args[2] = a0 && *a0 ? a0 : NULL; /* "": its own daemon, no more arguments */
+	kdaemon_args[3] = a0 && *a0 ? a1 : NULL;
+	start_daemon();
+}
+
+/* KTEST_SCX - a test in scx mode with a private daemon (extra args a0 a1;
+ * a0 "": a private daemon without them; NULL: GXT_SCX_SOCK's if set). */
+#define KTEST_SCX(name, procs, secs, a0, a1)                  \
+	static void kt_body_##name(void);                     \
+	static int kt_main_##name(int argc, char **argv)      \
+	{                                                     \
+		(void)argc;                                   \
+		(void)argv;                                   \
+		kt_body_##name();                             \
+		return harness_child_status();                \
+	}                                                     \
+	TEST_TIMEOUT(name, secs)                              \
+	{                                                     \
+		char *argv[] = {(char *)#name, NULL};         \
+		need_scx(a0, a1);                             \
+		gx_maxprocs(procs);                           \
+		ASSERT_EQ(gx_kassist_set(GX_KASSIST_SCX), 0); \
+		gx_main(kt_main_##name, 1, argv);             \
+	}                                                     \
+	static void kt_body_##name(void)
+
+static int ncpus_online(void)
+{
+	return (int)sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+/* wait_standby - until P i has a standby parked (they start with the
+ * runtime), at most 5 s. */
+static bool wait_standby(const struct gx_kabi_proc *kp, int i)
+{
+	int64_t t0 = gxt_now_ns();
+	while (__atomic_load_n(&kp->p[i].standby, __ATOMIC_ACQUIRE) < 0 && gxt_now_ns() - t0 < 5000 * GX_MS)
+		gx_sleep(GX_MS);
+	return __atomic_load_n(&kp->p[i].standby, __ATOMIC_ACQUIRE) >= 0;
+}
+
+static _Atomic long cpu_samples, cpu_on_target;
+static gx_waitgroup cpu_wg;
+static void cpu_sampler(void *arg)
+{
+	(void)arg;
+	const struct gx_kabi_proc *kp = gx_test_kabi();
+	for (int i = 0; i < 3000; i++) {
+		int64_t t0 = gxt_now_ns();
+		while (gxt_now_ns() - t0 < 20 * GX_US)
+			; /* work */
+		int p = gx_test_current_p();
+		int c = sched_getcpu();
+		if (p >= 0 && p == gx_test_current_p()) {
+			atomic_fetch_add(&cpu_samples, 1);
+			if (c == kp->p[p].cpu)
+				atomic_fetch_add(&cpu_on_target, 1);
+		}
+		if (i % 200 == 199)
+			gx_yield();
+	}
+	gx_wg_done(&cpu_wg);
+}
+
+KTEST_SCX(scx_ms_run_on_their_cpu, ncpus_online(), 120, NULL, NULL)
+{
+	ASSERT_EQ(gx_kassist_mode(), GX_KASSIST_SCX);
+	const struct gx_kabi_proc *kp = gx_test_kabi();
+	int np = (int)kp->hdr.np;
+	for (int i = 0; i < np; i++)
+		EXPECT_GE(kp->p[i].cpu, 0);
+	for (int i = 0; i < np; i++) {
+		gx_wg_add(&cpu_wg, 1);
+		gx_go(cpu_sampler, NULL);
+	}
+	gx_wg_wait(&cpu_wg);
+	long n = atomic_load(&cpu_samples), on = atomic_load(&cpu_on_target);
+	TH_LOG("%ld of %ld sched_getcpu() samples on the P's CPU (%d Ps)", on, n, np);
+	EXPECT_GT(n, 0);
+	EXPECT_GE(on * 100, n * 99);
+}
+
+KTEST_SCX(scx_unwrapped_read_hands_off_p, 1, 60, NULL, NULL)
+{
+	ASSERT_EQ(gx_kassist_mode(), GX_KASSIST_SCX);
+	const struct gx_kabi_proc *kp = gx_test_kabi();
+	ASSERT_TRUE(wait_standby(kp, 0));
+	int64_t waited = run_blocked_reader(unwrapped_reader, 500 * GX_MS);
+	TH_LOG("scx mode: main waited %lld us behind a goroutine blocked in an unwrapped read() (pipe written at "
+	       "500 ms); standby dispatches %llu, standby takes %llu, sysmon events %llu",
+	       (long long)(waited / GX_US), (unsigned long long)kp->hdr.standby_dispatches,
+	       (unsigned long long)kp->hdr.standby_takes, (unsigned long long)kp->hdr.events);
+	EXPECT_LT(waited, 100 * GX_MS); /* ~100 us in the TCG guest; generous */
+	EXPECT_LT(atomic_load(&main_resumed_ns), atomic_load(&written_ns));
+	EXPECT_GE(kp->hdr.standby_dispatches, 1u); /* BPF ran the standby ... */
+	EXPECT_GE(kp->hdr.standby_takes, 1u);	   /* ... and it took the P, not sysmon */
+	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_SCX);
+}
+
+/* churn - N goroutines mixing unwrapped and wrapped sleeps until stopped. */
+static void churn_start(int n)
+{
+	atomic_store(&churn_stop, false);
+	atomic_store(&churn_done, 0);
+	for (int i = 0; i < n; i++) {
+		gx_wg_add(&churn_wg, 1);
+		gx_go(churner, (void *)(intptr_t)i);
+	}
+}
+static void churn_finish(int n)
+{
+	atomic_store(&churn_stop, true);
+	gx_wg_wait(&churn_wg);
+	EXPECT_EQ(atomic_load(&churn_done), n);
+	EXPECT_EQ(gxt_settle_goroutines(1), 1);
+}
+static void wait_off(int64_t max_ns)
+{
+	int64_t t0 = gxt_now_ns();
+	while (gx_kassist_mode() != GX_KASSIST_OFF && gxt_now_ns() - t0 < max_ns)
+		gx_sleep(GX_MS);
+	TH_LOG("fell back %lld ms after: %s", (long long)((gxt_now_ns() - t0) / GX_MS), gx_kassist_status());
+}
+
+/* The kernel ejects the scheduler mid-run (the daemon's test flag makes it
+ * call scx_bpf_error): fallback, the reason reported, nothing lost. */
+KTEST_SCX(scx_ejected_falls_back, 2, 60, "--test-error-after", "300")
+{
+	ASSERT_EQ(gx_kassist_mode(), GX_KASSIST_SCX);
+	enum { N = 40 };
+	churn_start(N);
+	wait_off(10000 * GX_MS);
+	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_OFF);
+	EXPECT_NE(strstr(gx_kassist_status(), "sched_ext scheduler exited (kind 1025"), NULL);
+	EXPECT_FALSE(scx_loaded());
+	gx_sleep(100 * GX_MS); /* keep running in off mode */
+	churn_finish(N);
+}
+
+/* The daemon SIGKILLed: the kernel unloads the scheduler (its struct_ops
+ * link dies with it), the runtime falls back, nothing lost. */
+KTEST_SCX(scx_daemon_killed_falls_back, 2, 60, "", NULL)
+{
+	ASSERT_EQ(gx_kassist_mode(), GX_KASSIST_SCX);
+	enum { N = 40 };
+	churn_start(N);
+	gx_sleep(200 * GX_MS);
+	ASSERT_GT(kdaemon, 0);
+	kill(kdaemon, SIGKILL);
+	int status;
+	gx_sys_waitpid(kdaemon, &status, 0);
+	rm_pins();
+	int64_t t0 = gxt_now_ns();
+	while (scx_loaded() && gxt_now_ns() - t0 < 5000 * GX_MS)
+		gx_sleep(GX_MS);
+	TH_LOG("the kernel unloaded the scheduler %lld ms after the SIGKILL", (long long)((gxt_now_ns() - t0) / GX_MS));
+	EXPECT_FALSE(scx_loaded());
+	wait_off(5000 * GX_MS);
+	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_OFF);
+	gx_sleep(100 * GX_MS);
+	churn_finish(N);
+}
+
+/* Stress in scx mode: the revocation mix (unwrapped sleeps, channels, a
+ * mutex, yields) on every CPU, plus goroutines that never call gmpx (only
+ * the quantum gets them off), for GXT_SCX_STRESS_SECS (default 3; the VM's
+ * whole-machine run: 60). No ejection, nothing lost. */
+static _Atomic bool scx_spin_stop;
+static void scx_spinner(void *arg)
+{
+	(void)arg;
+	volatile uint64_t n = 0;
+	while (!atomic_load_explicit(&scx_spin_stop, memory_order_relaxed))
+		n++;
+	gx_wg_done(&stress_wg);
+}
+
+KTEST_SCX(scx_stress, ncpus_online(), 600, NULL, NULL)
+{
+	ASSERT_EQ(gx_kassist_mode(), GX_KASSIST_SCX);
+	const char *e = getenv("GXT_SCX_STRESS_SECS");
+	int64_t secs = e && *e ? atoi(e) : 3;
+	ASSERT_EQ(gx_chan_make(&stress_ch, sizeof(int), STRESS_G), 0);
+	int64_t t0 = gxt_now_ns(), rounds = 0;
+	stress_counter = 0;
+	while (gxt_now_ns() - t0 < secs * 1000 * GX_MS) {
+		atomic_store(&scx_spin_stop, false);
+		for (int i = 0; i < 2; i++) {
+			gx_wg_add(&stress_wg, 1);
+			gx_go(scx_spinner, NULL);
+		}
+		for (int i = 0; i < STRESS_G; i++) {
+			gx_wg_add(&stress_wg, 1);
+			gx_go(stresser, (void *)(uintptr_t)(i + rounds * STRESS_G));
+		}
+		gx_sleep(50 * GX_MS);
+		atomic_store(&scx_spin_stop, true);
+		gx_wg_wait(&stress_wg);
+		rounds++;
+		ASSERT_EQ(gx_kassist_mode(), GX_KASSIST_SCX); /* not ejected */
+	}
+	EXPECT_EQ(stress_counter, (long)STRESS_G * gx_scale(400) * rounds);
+	const struct gx_kabi_proc *kp = gx_test_kabi();
+	TH_LOG("%lld rounds in %lld s: revokes %llu, standby takes %llu, standby dispatches %llu, wake dispatches "
+	       "%llu, keep-alive runs %llu, preempt requests %llu, preempt events %llu",
+	       (long long)rounds, (long long)secs, (unsigned long long)kp->hdr.revokes,
+	       (unsigned long long)kp->hdr.standby_takes, (unsigned long long)kp->hdr.standby_dispatches,
+	       (unsigned long long)kp->hdr.wake_dispatches, (unsigned long long)kp->hdr.keepalive_runs,
+	       (unsigned long long)kp->hdr.preempt_requests, (unsigned long long)kp->hdr.preempt_events);
+	EXPECT_TRUE(scx_loaded());
+	EXPECT_EQ(gxt_settle_goroutines(1), 1);
+	EXPECT_EQ(gx_chan_free(stress_ch), 0);
+}
+
+/* The quantum from BPF's timer: at GX_QUANTUM=1ms a goroutine that never
+ * calls gmpx gives the only P back to a sleeper within about 1 ms plus the
+ * grace; sysmon does not poll for it. */
+static _Atomic bool q_stop;
+static gx_waitgroup q_wg;
+static void q_spinner(void *arg)
+{
+	(void)arg;
+	volatile uint64_t n = 0;
+	while (!atomic_load_explicit(&q_stop, memory_order_relaxed))
+		n++;
+	gx_wg_done(&q_wg);
+}
+
+void gx_schedtrace(bool detail); /* user/debug.c: Go's SCHED lines */
+/* If the sleeper is stuck, say what the shared state shows. */
+static void *q_watchdog(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 300 && !atomic_load(&q_stop); i++)
+		usleep(50000);
+	if (atomic_load(&q_stop))
+		return NULL;
+	const struct gx_kabi_proc *kp = gx_test_kabi();
+	const struct gx_kabi_p *p0 = &kp->p[0];
+	fprintf(stderr,
+		"# stuck 15 s: p0 owner %d status %u schedtick %u slice_start %llu preempt %u/%u; requests %llu events "
+		"%llu wakeups %llu drops %llu; now %llu\n",
+		p0->owner, p0->status, p0->schedtick, (unsigned long long)p0->slice_start_ns, p0->preempt,
+		p0->preempt_tick, (unsigned long long)kp->hdr.preempt_requests,
+		(unsigned long long)kp->hdr.preempt_events, (unsigned long long)kp->hdr.wakeups,
+		(unsigned long long)kp->hdr.drops, (unsigned long long)gxt_now_ns());
+	gx_schedtrace(true);
+	return NULL;
+}
+
+static int q_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ASSERT_EQ(gx_kassist_mode(), GX_KASSIST_SCX);
+	pthread_t wd;
+	ASSERT_EQ(pthread_create(&wd, NULL, q_watchdog, NULL), 0);
+	pthread_detach(wd);
+	enum { N = 200 };
+	int64_t late[N];
+	gx_wg_add(&q_wg, 1);
+	gx_go(q_spinner, NULL);
+	for (int i = 0; i < N; i++) {
+		int64_t t0 = gxt_now_ns();
+		gx_sleep(GX_MS);
+		late[i] = gxt_now_ns() - t0 - GX_MS;
+	}
+	atomic_store(&q_stop, true);
+	gx_wg_wait(&q_wg);
+	for (int i = 1; i < N; i++) /* insertion sort: N is small */
+		for (int j = i; j > 0 && late[j] < late[j - 1]; j--) {
+			int64_t t = late[j];
+			late[j] = late[j - 1];
+			late[j - 1] = t;
+		}
+	const struct gx_kabi_proc *kp = gx_test_kabi();
+	TH_LOG("1 ms sleeps behind a spinner, 1 ms quantum: late p50 %lld us, p99 %lld us; preempt requests %llu, "
+	       "events %llu",
+	       (long long)(late[N / 2] / GX_US), (long long)(late[N * 99 / 100] / GX_US),
+	       (unsigned long long)kp->hdr.preempt_requests, (unsigned long long)kp->hdr.preempt_events);
+	EXPECT_GT(kp->hdr.preempt_requests, 0u);
+	EXPECT_GT(kp->hdr.preempt_events, 0u);	   /* the spinner never yields by itself */
+	EXPECT_LT(late[N * 99 / 100], 20 * GX_MS); /* the bench measures it; this only bounds it */
+	return harness_child_status();
+}
+
+TEST_TIMEOUT(scx_quantum_preempts_spinner, 60)
+{
+	char *argv[] = {(char *)"scx_quantum_preempts_spinner", NULL};
+	need_scx(NULL, NULL);
+	setenv("GX_QUANTUM", "1ms", 1);
+	gx_maxprocs(1);
+	ASSERT_EQ(gx_kassist_set(GX_KASSIST_SCX), 0);
+	gx_main(q_main, 1, argv);
 }

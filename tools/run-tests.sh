@@ -4,6 +4,7 @@
 #   2. the run-queue model check (exhaustive interleavings + mutants) and stress
 #   3. the selftests in the release, ASan+UBSan and TSan builds
 #   4. the examples
+#   5. the scx-mode tests in the sched_ext guest (tools/vmtest/scx-tests.sh)
 # Each step prints TAP and/or a "N passed, N failed" line; this script adds
 # them up and ends with one such line for the whole suite.
 set -u
@@ -47,5 +48,8 @@ step selftests-tsan env HARNESS_TIMEOUT_SCALE=6 TSAN_OPTIONS=halt_on_error=1 "$B
 if [ -x "$B/examples/hello" ]; then
 	step examples bash tools/run-examples.sh
 fi
+# scx mode needs a sched_ext kernel: its tests run in a QEMU guest (skipped
+# with the reason where QEMU or the kernel cannot be had)
+step selftests-scx-vm bash tools/vmtest/scx-tests.sh
 echo "suite: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -50,6 +50,7 @@
  * (gmpx_kabi.h lists the writers). The fallback to off mode is sysmon's.
  */
 #include "runtime.h"
+#include "kassist.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,9 +87,10 @@ bool gx_kassist_testing; /* testing.c's fake kernel may act on local slots */
 
 static int want_mode = -1; /* gx_kassist_set before gx_main; -1: GX_KASSIST */
 static _Atomic int cur_mode;
-static char status_text[256];
+static char status_text[320];
 
-static int sock = -1; /* to gmpx-sched; requests under socklock */
+static int sock = -1;	    /* to gmpx-sched; requests under socklock */
+static char exit_text[200]; /* a GX_MSG_EXIT's report, under socklock */
 static pthread_mutex_t socklock = PTHREAD_MUTEX_INITIALIZER;
 static int linkfds[MAX_FDS];
 static int nlinkfds;
@@ -137,6 +139,29 @@ const char *gx_kassist_status(void)
 
 /* ---- the daemon protocol ------------------------------------------------------ */
 
+/* exit_report - the daemon says its sched_ext scheduler is gone. */
+static void exit_report(struct gx_kabi_msg *m)
+{
+	m->text[sizeof(m->text) - 1] = 0;
+	snprintf(exit_text, sizeof(exit_text), "the sched_ext scheduler exited (kind %u%s): %s", m->arg0,
+		 m->arg0 == 1026 ? ", runnable task stall" : (m->arg0 == 64 ? ", unregistered" : ""),
+		 m->text[0] ? m->text : "no message");
+}
+
+/* exit_read - after a hang-up: a GX_MSG_EXIT waiting in the socket?
+ * socklock held. */
+static void exit_read(void)
+{
+	struct gx_kabi_msg m;
+	while (sock >= 0 && !exit_text[0]) {
+		ssize_t n = recv(sock, &m, sizeof(m), MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		if (n == (ssize_t)sizeof(m) && m.magic == GX_KABI_MAGIC && m.type == GX_MSG_EXIT)
+			exit_report(&m);
+	}
+}
+
 /* request - one request/reply; fds received (if any) go to fds/nfds.
  * Returns the reply's status, or -errno of the transport; why gets the
  * reason on failure. socklock held. */
@@ -175,6 +200,11 @@ static int request(uint16_t type, uint32_t a0, uint32_t a1, int *fds, int *nfds,
 				close(fd);
 		}
 	}
+	if (n == (ssize_t)sizeof(*reply) && reply->magic == GX_KABI_MAGIC && reply->type == GX_MSG_EXIT) {
+		exit_report(reply);
+		snprintf(why, whylen, "%s", exit_text);
+		return -ECONNRESET;
+	}
 	if (n != (ssize_t)sizeof(*reply) || reply->magic != GX_KABI_MAGIC || reply->type != (type | GX_MSG_REPLY)) {
 		int e = n < 0 ? errno : EPROTO;
 		snprintf(why, whylen, "gmpx-sched %s", n == 0 ? "closed the connection" : "sent a bad reply");
@@ -199,7 +229,7 @@ static void mreg(struct gx_m *mp)
 	slot->rstate = mp->kslot_local.rstate;
 	slot->sys_nr = ~0u;
 	atomic_store((_Atomic uint64_t *)&slot->mword, GX_KM_WORD(0, GX_KM_RUNNING));
-	char why[160];
+	char why[256];
 	struct gx_kabi_msg reply = {0};
 	pthread_mutex_lock(&socklock);
 	int err = sock < 0 ? -ENOTCONN
@@ -222,8 +252,10 @@ static void mreg(struct gx_m *mp)
 
 void gx_kassist_minit(struct gx_m *mp)
 {
-	if (atomic_load_explicit(&gx_kassist_active, memory_order_acquire))
+	if (atomic_load_explicit(&gx_kassist_active, memory_order_acquire)) {
 		mreg(mp);
+		gx_scx_minit(mp);
+	}
 }
 
 /* Our eventfds (sysmon's and the standby's wake-ups): poke, and drain after
@@ -341,7 +373,7 @@ static void record(int64_t blocked_at, int64_t now, bool revoked)
 
 /* tryrevoke - take pp from its M if the M is blocked in the kernel in
  * goroutine code and pp has work. See the top of the file. */
-static bool tryrevoke(struct gx_p *pp, int64_t now, bool take)
+bool gx_kassist_revoke(struct gx_p *pp, int64_t now, bool take)
 {
 	struct gx_m *mp = atomic_load(&pp->m);
 	if (!mp || (mp->kslot == &mp->kslot_local && !gx_kassist_testing))
@@ -377,7 +409,7 @@ static bool tryrevoke(struct gx_p *pp, int64_t now, bool take)
 
 /* A P in a wrapped syscall whose M blocked: hand it off now (Go waits for
  * sysmon's 20 us tick; the kernel says the M is asleep). */
-static bool tryhandoff_syscall(struct gx_p *pp, int64_t blocked_at, int64_t now, bool take)
+bool gx_kassist_handoff_syscall(struct gx_p *pp, int64_t blocked_at, int64_t now, bool take)
 {
 	uint32_t st = Psyscall;
 	if (!has_work(pp) || !atomic_compare_exchange_strong(&pp->status, &st, Pidle))
@@ -392,6 +424,10 @@ static bool tryhandoff_syscall(struct gx_p *pp, int64_t blocked_at, int64_t now,
  * and has work. take: return it to the caller instead (NULL if not). */
 static struct gx_p *handle_event(const struct gx_kabi_event *ev, int64_t now, bool take)
 {
+	if (ev->type == GX_EV_PREEMPT) {
+		gx_kassist_scx_preempt(ev);
+		return NULL;
+	}
 	if (ev->type != GX_EV_BLOCK || ev->p < 0 || ev->p >= atomic_load(&gx_sched.nallp) || ev->m >= GX_KABI_MAX_M)
 		return NULL;
 	struct gx_p *pp = gx_allp[ev->p];
@@ -400,15 +436,15 @@ static struct gx_p *handle_event(const struct gx_kabi_event *ev, int64_t now, bo
 	uint32_t st = atomic_load(&pp->status);
 	bool got = false;
 	if (st == Psyscall)
-		got = tryhandoff_syscall(pp, (int64_t)ev->ts, now, take);
+		got = gx_kassist_handoff_syscall(pp, (int64_t)ev->ts, now, take);
 	else if (st == Prunning)
-		got = tryrevoke(pp, now, take);
+		got = gx_kassist_revoke(pp, now, take);
 	return got && take ? pp : NULL;
 }
 
 bool gx_kassist_tryrevoke(struct gx_p *pp, int64_t now)
 {
-	return tryrevoke(pp, now, false);
+	return gx_kassist_revoke(pp, now, false);
 }
 
 bool gx_kassist_retake(struct gx_p *pp, int64_t now)
@@ -421,7 +457,7 @@ bool gx_kassist_retake(struct gx_p *pp, int64_t now)
 	uint64_t w = atomic_load((_Atomic uint64_t *)&mp->kslot->mword);
 	if (GX_KM_STATE(w) != GX_KM_BLOCKED || now - (int64_t)mp->kslot->block_ns < BLOCKED_RETAKE_NS)
 		return false;
-	return tryrevoke(pp, now, false);
+	return gx_kassist_revoke(pp, now, false);
 }
 
 /*
@@ -497,7 +533,7 @@ static int sbepfd = -1, sbevfd = -1;
 
 /* midle_remove - take mp off the idle M list if it is still there (then
  * nobody else will wake it). sched.lock held. */
-static bool midle_remove(struct gx_m *mp)
+bool gx_kassist_midle_remove(struct gx_m *mp)
 {
 	for (struct gx_m **pm = &gx_sched.midle; *pm; pm = &(*pm)->schedlink) {
 		if (*pm == mp) {
@@ -529,7 +565,7 @@ void gx_kassist_standby(struct gx_m *mp)
 		if (!pp)
 			continue;
 		gx_lock(&gx_sched.lock);
-		bool mine = midle_remove(mp);
+		bool mine = gx_kassist_midle_remove(mp);
 		gx_unlock(&gx_sched.lock);
 		if (!mine) {
 			gx_handoffp(pp); /* startm is waking us already: the usual way */
@@ -580,8 +616,12 @@ static void trace_sysmon_sleep(int64_t until)
 	/* Events first: even in the hang-up case the programs are still
 	 * attached (we hold the links), so the words are current. */
 	rb_drain(gx_nanotime(), NULL);
-	if (hup)
-		fallback("gmpx-sched went away (its socket closed)");
+	if (hup) {
+		pthread_mutex_lock(&socklock);
+		exit_read();
+		pthread_mutex_unlock(&socklock);
+		fallback(exit_text[0] ? exit_text : "gmpx-sched went away (its socket closed)");
+	}
 	atomic_store(&gx_sysmon_wakeat, 0);
 }
 
@@ -604,6 +644,14 @@ static const struct gx_policy trace_policy = {
 	.sysmon_wake = trace_sysmon_wake,
 	.preempt = gx_off_preempt, /* a signal, as in off mode */
 };
+/* scx: sysmon as in trace mode; the rest is kassist_scx.c's */
+static const struct gx_policy scx_policy = {
+	.name = "scx",
+	.entersyscall = trace_entersyscall,
+	.sysmon_sleep = trace_sysmon_sleep,
+	.sysmon_wake = trace_sysmon_wake,
+	.preempt = gx_off_preempt,
+};
 
 /* fallback - back to off mode (sysmon, or a failed attach). The policy
  * switches first, so sysmon never acts on a word after the links close. */
@@ -615,6 +663,7 @@ static void fallback(const char *why)
 	atomic_store(&cur_mode, GX_KASSIST_OFF);
 	snprintf(status_text, sizeof(status_text), "%s; running in off mode", why);
 	gx_print("gmpx: kassist: %s; falling back to off mode\n", why);
+	gx_scx_fallback();
 	if (sbevfd >= 0)
 		evpoke(sbevfd); /* the standby goes back to its futex */
 	pthread_mutex_lock(&socklock);
@@ -734,9 +783,12 @@ static int attach_mode(int mode, char *why, size_t whylen)
 	uint32_t want = mode == GX_KASSIST_TRACE ? GX_KABI_TRACE : GX_KABI_SCX;
 	int err = request(GX_MSG_HELLO, want, (uint32_t)atomic_load(&gx_sched.gomaxprocs), fds, &nfds, &reply, why,
 			  whylen);
-	/* scx mode itself is the next step: until its runtime side exists,
-	 * only trace is taken, asked for (trace) or the best granted (auto) */
-	bool granted = reply.arg0 == GX_KABI_TRACE && mode != GX_KASSIST_SCX;
+	/* trace and scx take only what they asked for; auto the best granted */
+	uint32_t got = reply.arg0;
+	bool granted = mode == GX_KASSIST_AUTO ? got == GX_KABI_TRACE || got == GX_KABI_SCX : got == want;
+	int nlinks = (int)reply.arg2;
+	if (err == 0 && (nlinks < 0 || 2 + nlinks + (got == GX_KABI_SCX) != nfds))
+		granted = false; /* not the fds the protocol promises */
 	if (err == 0 && (nfds < 2 || !granted)) {
 		snprintf(why, whylen, "gmpx-sched offers %s mode only",
 			 reply.arg0 == GX_KABI_SCX ? "scx" : (reply.arg0 == GX_KABI_TRACE ? "trace" : "no"));
@@ -745,8 +797,14 @@ static int attach_mode(int mode, char *why, size_t whylen)
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	size_t len = (sizeof(struct gx_kabi_proc) + pg - 1) & ~(pg - 1);
 	void *st = MAP_FAILED;
+	int kfd = -1;
 	if (err)
 		goto fail;
+	if (got == GX_KABI_SCX) {
+		if ((err = gx_scx_attach(why, whylen)) != 0)
+			goto fail;
+		kfd = fds[2 + nlinks];
+	}
 	st = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
 	struct gx_kabi_proc *kp = st;
 	if (st == MAP_FAILED || kp->hdr.magic != GX_KABI_MAGIC || kp->hdr.version != GX_KABI_VERSION ||
@@ -763,8 +821,9 @@ static int attach_mode(int mode, char *why, size_t whylen)
 	rbfd = fds[1];
 	close(fds[0]); /* the mapping keeps the map */
 	nlinkfds = 0;
-	for (int i = 2; i < nfds; i++)
+	for (int i = 2; i < 2 + nlinks; i++)
 		linkfds[nlinkfds++] = fds[i];
+
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	epoll_add(epfd, rbfd, EPOLLIN);
@@ -787,13 +846,18 @@ static int attach_mode(int mode, char *why, size_t whylen)
 		kp->p[i] = pp->kslot_local;
 		pp->kslot = &kp->p[i];
 	}
+	if (kfd >= 0)
+		gx_scx_publish(kfd);
 	atomic_store_explicit(&gx_kassist_active, true, memory_order_release);
 	mreg(getm());
-	gx_policy = &trace_policy;
-	atomic_store(&cur_mode, GX_KASSIST_TRACE);
-	snprintf(status_text, sizeof(status_text), "trace mode (gmpx-sched at %s)", path);
+	int granted_mode = kfd >= 0 ? GX_KASSIST_SCX : GX_KASSIST_TRACE;
+	gx_policy = kfd >= 0 ? &scx_policy : &trace_policy;
+	atomic_store(&cur_mode, granted_mode);
+	snprintf(status_text, sizeof(status_text), "%s mode (gmpx-sched at %s)", modename(granted_mode), path);
 	return 0;
 fail:
+	if (kfd >= 0)
+		gx_scx_detach();
 	if (st != MAP_FAILED)
 		munmap(st, len);
 	closefds(fds, nfds);
@@ -822,7 +886,7 @@ void gx_kassist_attach(void)
 	snprintf(status_text, sizeof(status_text), "off mode (not requested)");
 	if (mode == GX_KASSIST_OFF)
 		return;
-	char why[160] = "";
+	char why[256] = "";
 	int err;
 	err = attach_mode(mode, why, sizeof(why));
 	if (err) {

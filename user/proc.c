@@ -357,6 +357,7 @@ static bool execute(gx_g *gp, bool inherit_time)
 	if (!inherit_time) {
 		atomic_store_explicit(&pp->schedtick, pp->schedtick + 1, memory_order_relaxed);
 		atomic_store_explicit(&pp->slicestart, gx_cputicks(), memory_order_relaxed);
+		gx_kpub_slice(pp);
 	}
 	atomic_store_explicit(&pp->preempt, false, memory_order_relaxed); /* a new slice, or resumed */
 	gx_kpub_runq(pp);
@@ -394,6 +395,8 @@ static void acquirep(struct gx_p *pp)
 	atomic_store_explicit(&pp->status, Prunning, memory_order_release);
 	gx_kpub_acquirep(mp, pp);
 	gx_sysmon_kick(); /* one load: sysmon sleeps deeply only while every P is idle */
+	if (unlikely(mp->kscx))
+		gx_kassist_oncpu(pp); /* scx: run on pp's CPU */
 }
 
 void gx_acquirep(struct gx_p *pp)
@@ -530,7 +533,10 @@ static void *mstart(void *arg)
 	minit(mp);
 	struct gx_p *pp = mp->nextp;
 	mp->nextp = NULL;
-	acquirep(pp);
+	if (pp)
+		acquirep(pp);
+	else
+		stopm(); /* gx_newm_idle: idle until given a P */
 	schedule();
 }
 
@@ -579,7 +585,11 @@ static void startm(struct gx_p *pp, bool spinning)
 			return;
 		}
 	}
-	struct gx_m *nmp = mget();
+	struct gx_m *nmp = NULL;
+	if (atomic_load_explicit(&gx_kassist_scx, memory_order_relaxed))
+		nmp = gx_kassist_scx_mget(pp); /* the one the BPF scheduler holds on pp's CPU */
+	if (!nmp)
+		nmp = mget();
 	if (!nmp) {
 		if (gx_sched.mnext >= gx_sched.maxmcount)
 			gx_fatal("thread exhaustion: program exceeds %d-thread limit", gx_sched.maxmcount);
@@ -604,8 +614,28 @@ static void startm(struct gx_p *pp, bool spinning)
 	nmp->spinning = spinning;
 	nmp->nextp = pp;
 	gx_notewakeup(&nmp->park);
-	if (atomic_load_explicit(&gx_kassist_active, memory_order_relaxed))
+	if (atomic_load_explicit(&gx_kassist_scx, memory_order_relaxed))
+		gx_kassist_scx_wake(nmp);
+	else if (atomic_load_explicit(&gx_kassist_active, memory_order_relaxed))
 		gx_kassist_wake_standby(nmp);
+}
+
+int gx_newm_idle(void)
+{
+	gx_lock(&gx_sched.lock);
+	if (gx_sched.mnext >= gx_sched.maxmcount) {
+		gx_unlock(&gx_sched.lock);
+		return -EAGAIN;
+	}
+	int64_t id = gx_sched.mnext++;
+	gx_unlock(&gx_sched.lock);
+	int err = newm(NULL, false, id);
+	if (err) {
+		gx_lock(&gx_sched.lock);
+		gx_sched.mnext--;
+		gx_unlock(&gx_sched.lock);
+	}
+	return err;
 }
 
 void gx_startm_idle(void)
@@ -687,7 +717,7 @@ static void stopm(void)
 	gx_lock(&gx_sched.lock);
 	mput(mp);
 	gx_unlock(&gx_sched.lock);
-	if (atomic_load_explicit(&gx_kassist_active, memory_order_relaxed))
+	if (atomic_load_explicit(&gx_kassist_active, memory_order_relaxed) && !gx_kassist_scx_standby(mp))
 		gx_kassist_standby(mp); /* trace mode: maybe wait on the kernel's events */
 	gx_notesleep(&mp->park);
 	gx_noteclear(&mp->park);
@@ -1033,6 +1063,7 @@ static gx_g *gosched_m(gx_g *gp)
 			/* alone: keep running, but a yield ends the time slice */
 			atomic_store_explicit(&pp->schedtick, pp->schedtick + 1, memory_order_relaxed);
 			atomic_store_explicit(&pp->slicestart, gx_cputicks(), memory_order_relaxed);
+			gx_kpub_slice(pp);
 			return gp;
 		}
 	}
@@ -1362,6 +1393,7 @@ int gx_yield(void)
 	gx_globrunqput(gp);
 	atomic_store_explicit(&pp->schedtick, pp->schedtick + 1, memory_order_relaxed);
 	atomic_store_explicit(&pp->preempt, false, memory_order_relaxed);
+	gx_kpub_slice(pp);
 	pp->fairtick++;
 	mp->switchunlock = &gx_sched.lock;
 	switchto(mp, gp, next); /* a new time slice (not stamped: see sysmon.c) */
@@ -1702,5 +1734,6 @@ void gx_main(int (*fn)(int argc, char **argv), int argc, char **argv)
 
 	gx_preemptinit();
 	gx_sysmon_start();
+	gx_scx_start_standbys(); /* scx mode: standby Ms for the BPF scheduler to hold */
 	schedule();
 }

@@ -177,6 +177,7 @@ struct gx_m {
 	 * kslot_local. Never changes once the M runs. */
 	struct gx_kabi_m *kslot;
 	struct gx_kabi_m kslot_local;
+	bool kscx; /* scx mode: this thread is SCHED_EXT (the BPF scheduler places it) */
 	uintptr_t g0_stack_lo;
 	size_t g0_stack_size;
 #if GX_ASAN
@@ -258,6 +259,7 @@ struct gx_p {
 	 * kassist is attached, else kslot_local. Written by the owner only. */
 	struct gx_kabi_p *kslot;
 	struct gx_kabi_p kslot_local;
+	_Atomic(struct gx_m *) standby; /* scx mode: the M standing by for this P (kassist_scx.c) */
 };
 
 /* ---- sched ------------------------------------------------------------ */
@@ -468,6 +470,24 @@ GX_HIDDEN int64_t gx_kassist_kick(int64_t now);
 GX_HIDDEN void gx_kassist_standby(struct gx_m *mp);
 /* startm woke mp's note: also wake it if it is the standby. */
 GX_HIDDEN void gx_kassist_wake_standby(struct gx_m *mp);
+/* scx mode (kassist_scx.c): on while the BPF scheduler places our Ms. */
+extern GX_HIDDEN _Atomic bool gx_kassist_scx;
+/* After start: one standby M per P (idle Ms the BPF scheduler holds). */
+GX_HIDDEN void gx_scx_start_standbys(void);
+/* stopm, scx mode: stand by for a P (parked in BPF, not on the futex)
+ * until given one; false if this M cannot (then the futex as usual). */
+GX_HIDDEN bool gx_kassist_scx_standby(struct gx_m *mp);
+/* startm, scx mode, sched.lock held: pp's own standby if it is idle
+ * (taken off the idle list), else NULL. */
+GX_HIDDEN struct gx_m *gx_kassist_scx_mget(struct gx_p *pp);
+/* startm woke nmp's note: if it stands by, have BPF run it now. */
+GX_HIDDEN void gx_kassist_scx_wake(struct gx_m *nmp);
+/* acquirep, scx mode: on the wrong CPU for pp, yield so BPF moves us. */
+GX_HIDDEN void gx_kassist_oncpu(struct gx_p *pp);
+/* proc.c: start an M with no P that goes idle at once (scx standbys). */
+GX_HIDDEN int gx_newm_idle(void);
+/* sysmon.c: ask the G running on pp to yield (flag and signal). */
+GX_HIDDEN void gx_preemptone(struct gx_p *pp);
 /* The slow path of GX_ENTER: this M's P was revoked while it was blocked. */
 GX_HIDDEN void gx_revoked(void);
 extern GX_HIDDEN _Atomic bool gx_kassist_active;
@@ -512,6 +532,22 @@ static inline void gx_kpub_releasep(struct gx_m *mp, struct gx_p *pp, uint32_t p
 		mp->kslot->p = -1;
 }
 
+/* A new time slice on pp (schedtick bumped): BPF's quantum timer (scx)
+ * measures from here. */
+static inline void gx_kpub_slice(struct gx_p *pp)
+{
+	pp->kslot->schedtick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
+	if (atomic_load_explicit(&gx_kassist_scx, memory_order_relaxed))
+		pp->kslot->slice_start_ns = (uint64_t)gx_nanotime();
+}
+/* scx: BPF flagged this slice as past the quantum (always false in the
+ * other modes: nobody writes kslot->preempt). */
+static inline bool gx_kpreempt_requested(struct gx_p *pp)
+{
+	const struct gx_kabi_p *k = pp->kslot;
+	return __atomic_load_n(&k->preempt, __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&k->preempt_tick, __ATOMIC_RELAXED) == k->schedtick;
+}
 static inline void gx_kpub_runq(struct gx_p *pp)
 {
 	pp->kslot->nrunq = atomic_load_explicit(&pp->runqtail, memory_order_relaxed) -
@@ -574,12 +610,13 @@ GX_HIDDEN bool gx_preemptm(struct gx_m *mp);
 extern GX_HIDDEN bool gx_asyncpreempt_enabled;
 extern GX_HIDDEN _Atomic uint64_t gx_async_preemptions; /* statistics and tests */
 /* Cooperative check at runtime entry points: one load of the P's flag. */
-#define gx_preempt_point()                                                                      \
-	do {                                                                                    \
-		struct gx_m *gx_pp_m = getm();                                                  \
-		if (unlikely(gx_pp_m && gx_pp_m->p &&                                           \
-			     atomic_load_explicit(&gx_pp_m->p->preempt, memory_order_relaxed))) \
-			gx_gopreempt();                                                         \
+#define gx_preempt_point()                                                                        \
+	do {                                                                                      \
+		struct gx_m *gx_pp_m = getm();                                                    \
+		if (unlikely(gx_pp_m && gx_pp_m->p &&                                             \
+			     (atomic_load_explicit(&gx_pp_m->p->preempt, memory_order_relaxed) || \
+			      gx_kpreempt_requested(gx_pp_m->p))))                                \
+			gx_gopreempt();                                                           \
 	} while (0)
 
 /* ---- time.c: runtime timers (Go's runtime/time.go) -------------------------- */

@@ -139,7 +139,7 @@ void gx_sysmon_kick(void)
 /* ---- retake ------------------------------------------------------------------ */
 
 /* preemptone - ask the G running on pp to yield. */
-static void preemptone(struct gx_p *pp)
+void gx_preemptone(struct gx_p *pp)
 {
 	struct gx_m *mp = atomic_load(&pp->m);
 	if (!mp)
@@ -186,6 +186,10 @@ static int retake(int64_t now, int64_t *next, bool *busy)
 				n++;
 				continue;
 			}
+			/* scx mode: BPF's timer watches the quantum and sends an
+			 * event when a signal is needed (kassist_scx.c) */
+			if (atomic_load_explicit(&gx_kassist_scx, memory_order_relaxed))
+				continue;
 			uint32_t t = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
 			if (pp->sysmon_schedtick != t) {
 				/* A new slice since we last looked. It began after that
@@ -201,7 +205,7 @@ static int retake(int64_t now, int64_t *next, bool *busy)
 			int64_t due = pp->sysmon_asked ? pp->sysmon_asked + ASK_AGAIN_NS
 						       : pp->sysmon_slicefrom + gx_quantum_ns;
 			if (now >= due) {
-				preemptone(pp);
+				gx_preemptone(pp);
 				pp->sysmon_asked = now;
 				n++;
 				due = now + ASK_AGAIN_NS;
@@ -287,6 +291,8 @@ void gx_sysmon_start(void)
 		else
 			gx_print("gmpx: GX_QUANTUM=%s is not a duration between 50us and 10s; using 10ms\n", q);
 	}
+	if (gx_kabi)
+		gx_kabi->hdr.quantum_ns = (uint64_t)gx_quantum_ns; /* scx: BPF's quantum timer */
 	if (atomic_exchange(&sysmon_started, true))
 		return;
 	pthread_t th;

@@ -53,7 +53,7 @@ static size_t state_map_len(void)
 	return (sizeof(struct gx_kabi_proc) + pg - 1) / pg * pg;
 }
 
-static int init_state(int fd, pid_t tgid)
+static int init_state(int fd, pid_t tgid, int mode)
 {
 	size_t len = state_map_len();
 	struct gx_kabi_proc *s;
@@ -70,9 +70,10 @@ static int init_state(int fd, pid_t tgid)
 	for (i = 0; i < GX_KABI_MAX_P; i++) {
 		s->p[i].owner = -1;
 		s->p[i].cpu = -1;
+		s->p[i].standby = -1;
 	}
 	s->hdr.tgid = (__u32)tgid;
-	s->hdr.mode = GX_KABI_TRACE;
+	s->hdr.mode = (__u32)mode;
 	s->hdr.version = GX_KABI_VERSION;
 	__atomic_store_n(&s->hdr.magic, GX_KABI_MAGIC, __ATOMIC_RELEASE);
 	if (munmap(s, len) < 0)
@@ -107,7 +108,8 @@ static int is_thread_of(pid_t tgid, __u32 tid)
 	return r;
 }
 
-int gxs_proc_attach(const struct gxs_bpf *b, pid_t tgid, uid_t uid, struct gxs_proc **out, char *why, size_t n)
+int gxs_proc_attach(const struct gxs_bpf *b, pid_t tgid, uid_t uid, int mode, struct gxs_proc **out, char *why,
+		    size_t n)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = BPF_F_MMAPABLE);
 	__u32 key = (__u32)tgid;
@@ -137,7 +139,7 @@ int gxs_proc_attach(const struct gxs_bpf *b, pid_t tgid, uid_t uid, struct gxs_p
 		snprintf(why, n, "cannot create the state map: %s", strerror(-err));
 		goto fail;
 	}
-	err = init_state(p->state_fd, tgid);
+	err = init_state(p->state_fd, tgid, mode);
 	if (err) {
 		snprintf(why, n, "cannot initialise the state map: %s", strerror(-err));
 		goto fail;

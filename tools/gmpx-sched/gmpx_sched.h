@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * gmpx_sched.h - what the files of gmpx-sched share. gmpx-sched is the
- * daemon that loads the kernel assist's BPF programs (bpf/gmpx_trace.bpf.c),
+ * daemon that loads the kernel assist's BPF programs (bpf/gmpx_trace.bpf.c
+ * in trace mode, the sched_ext scheduler bpf/gmpx_scx.bpf.c in scx mode),
  * pins their maps and attaches gmpx processes to them over a unix socket;
  * the ABI and the protocol are include/gmpx_kabi.h.
  *
  *   main.c    options, --help, which of the two jobs to run
  *   log.c     the "gmpx-sched: " lines on stderr, libbpf's messages
- *   loader.c  bpffs, the skeleton (tp_btf, else raw_tp), pins
+ *   loader.c  bpffs, the object (tp_btf, else raw_tp; scx: the struct_ops
+ *             link), pins
+ *   scx.c     scx mode: the scheduler's exit record, the kernel's sched_ext
+ *             state and counters
  *   admit.c   who may attach (SO_PEERCRED, groups)
  *   attach.c  the attached processes: their maps and their threads
  *   server.c  lock file, socket, epoll loop, the protocol's messages
@@ -23,16 +27,18 @@
 
 /* ---- main.c: options ---- */
 struct gxs_opts {
-	const char *sock;    /* socket path */
-	const char *group;   /* --group NAME, or NULL */
-	gid_t gid;	     /* its gid (valid when group != NULL) */
-	const char *pin_dir; /* where the maps are pinned */
-	int mode;	     /* GX_KABI_TRACE (GX_KABI_SCX: not built yet) */
-	int verbose;	     /* times --verbose was given */
-	int watch_fd;	     /* --watch-fd: exit when it hangs up, -1 none */
-	bool stats;	     /* --stats: print and exit, no daemon */
-	double interval;     /* --stats: seconds between reports, 0 once */
-	long count;	     /* --stats: reports, 0 unlimited */
+	const char *sock;	 /* socket path */
+	const char *group;	 /* --group NAME, or NULL */
+	gid_t gid;		 /* its gid (valid when group != NULL) */
+	const char *pin_dir;	 /* where the maps are pinned */
+	int mode;		 /* GX_KABI_TRACE or GX_KABI_SCX */
+	bool whole;		 /* scx: --whole-machine (else partial: SCHED_EXT tasks only) */
+	unsigned error_after_ms; /* scx: --test-error-after MS, 0 none */
+	int verbose;		 /* times --verbose was given */
+	int watch_fd;		 /* --watch-fd: exit when it hangs up, -1 none */
+	bool stats;		 /* --stats: print and exit, no daemon */
+	double interval;	 /* --stats: seconds between reports, 0 once */
+	long count;		 /* --stats: reports, 0 unlimited */
 };
 
 /* ---- log.c ---- */
@@ -45,14 +51,28 @@ void gxs_libbpf_logging(void);
 
 /* ---- loader.c ---- */
 #define GXS_NLINKS 4 /* sched_switch, sched_wakeup, sys_enter, sys_exit */
-struct gmpx_trace_bpf;
+struct bpf_object;
+struct bpf_link;
+struct bpf_map;
+struct ring_buffer;
 struct gxs_bpf {
-	struct gmpx_trace_bpf *skel;
+	int mode;		 /* set by the caller: GX_KABI_TRACE or GX_KABI_SCX */
+	bool whole;		 /* set by the caller: scx whole-machine */
+	unsigned error_after_ms; /* set by the caller: scx --test-error-after */
+	struct bpf_object *obj;
 	const char *family; /* "tp_btf" or "raw_tp" */
 	int procs_fd;	    /* gx_procs: tgid -> state array */
 	int rbufs_fd;	    /* gx_rbufs: tgid -> ring buffer */
 	int tids_fd;	    /* gx_tids: tid -> struct gx_kabi_tid */
+	struct bpf_link *links[GXS_NLINKS];
 	int link_fds[GXS_NLINKS];
+	/* scx mode */
+	struct bpf_map *ops_map;    /* the struct_ops map in use */
+	struct bpf_link *ops_value; /* libbpf's handle on its value (not the registration) */
+	int ops_link_fd;	    /* the registration: closing it unloads the scheduler */
+	int kick_fd;		    /* the gx_kick program, for clients */
+	int exit_rb_fd;		    /* gx_scx_exit_rb */
+	struct ring_buffer *exit_rb;
 	char pin_dir[256];
 	bool pinned;
 };
@@ -63,7 +83,29 @@ int gxs_bpffs_mount(void);
 int gxs_bpf_load(struct gxs_bpf *b);
 int gxs_bpf_pin(struct gxs_bpf *b, const char *dir);
 void gxs_bpf_unpin(struct gxs_bpf *b);
+/* scx: unregister the scheduler (ops.exit runs, kind 64) */
+void gxs_bpf_scx_disable(struct gxs_bpf *b);
 void gxs_bpf_destroy(struct gxs_bpf *b);
+
+/* ---- scx.c ---- */
+struct gxs_scx_exit {
+	bool seen; /* the exit record came */
+	int kind;  /* SCX_EXIT_* */
+	long long code;
+	char reason[128];
+	char msg[1024];
+};
+/* The exit ring buffer's epoll fd (add it to the loop), or -errno. */
+int gxs_scx_watch(struct gxs_bpf *b);
+/* Reads the exit record if it came: true then. */
+bool gxs_scx_poll(struct gxs_bpf *b, struct gxs_scx_exit *x);
+/* false when the kernel says no scheduler is enabled (ours was unloaded
+ * without a record reaching us) */
+bool gxs_scx_enabled(void);
+const char *gxs_scx_kind_name(int kind);
+/* --stats: the kernel's sched_ext state, ops and event counters */
+void gxs_scx_kernel_stats(void);
+void gxs_scx_watch_close(struct gxs_bpf *b);
 
 /* ---- admit.c ---- */
 struct gxs_peer {
@@ -92,7 +134,9 @@ struct gxs_proc {
 size_t gxs_proc_count(void);
 struct gxs_proc *gxs_proc_find(pid_t tgid);
 /* Each returns 0 or -errno with why filled. */
-int gxs_proc_attach(const struct gxs_bpf *b, pid_t tgid, uid_t uid, struct gxs_proc **out, char *why, size_t n);
+/* mode: the mode granted, recorded in the header (hdr.mode) */
+int gxs_proc_attach(const struct gxs_bpf *b, pid_t tgid, uid_t uid, int mode, struct gxs_proc **out, char *why,
+		    size_t n);
 int gxs_proc_mreg(const struct gxs_bpf *b, struct gxs_proc *p, __u32 tid, __u32 slot, char *why, size_t n);
 int gxs_proc_munreg(const struct gxs_bpf *b, struct gxs_proc *p, __u32 tid, char *why, size_t n);
 /* Forget p and close its fds; with delete_entries, also remove its entries

@@ -3,7 +3,9 @@
  * main.c - gmpx-sched's command line: parses the options, then runs the
  * daemon (server.c) or, with --stats, prints the attached processes'
  * statistics and exits (stats.c). Exit status: 0 fine, 1 failure (or
- * another daemon running, or none for --stats), 2 bad usage.
+ * another daemon running, or none for --stats, or scx mode's scheduler
+ * unloaded by the kernel), 2 bad usage (and --mode scx in a build without
+ * it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,22 +16,46 @@
 #include <string.h>
 #include "gmpx_sched.h"
 
+#if !defined(GXS_HAVE_SCX) && !defined(GXS_NO_SCX_WHY)
+#define GXS_NO_SCX_WHY "no sched_ext BTF at build time (run make vmtest-prepare, then make)"
+#endif
+
+/* The scx options are listed only when built in (scripts look for them). */
+static const char scx_usage[] =
+#ifdef GXS_HAVE_SCX
+	"[--mode trace|scx] [--whole-machine] [--test-error-after MS]";
+#else
+	"[--mode trace]";
+#endif
+static const char scx_help[] =
+#ifdef GXS_HAVE_SCX
+	"  --mode MODE     trace (the default), or scx: the sched_ext scheduler\n"
+	"  --whole-machine scx: schedule every task (default: partial, only SCHED_EXT\n"
+	"                  tasks, i.e. the runtimes' Ms)\n"
+	"  --test-error-after MS  scx: the scheduler calls scx_bpf_error() MS ms after\n"
+	"                  it is enabled (tests of the exit path)\n";
+#else
+	"  --mode MODE     trace (the default); scx is not in this build: " GXS_NO_SCX_WHY "\n";
+#endif
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: gmpx-sched [--socket PATH] [--group NAME] [--mode trace] [--pin-dir DIR] [--verbose]\n"
+		"usage: gmpx-sched [--socket PATH] [--group NAME] %s\n"
+		"                  [--pin-dir DIR] [--verbose]\n"
 		"       gmpx-sched --stats [--interval SEC] [--count N] [--pin-dir DIR]\n"
 		"\n"
-		"The gmpx kernel-assist daemon: loads the BPF programs of trace mode, pins\n"
-		"their maps and attaches gmpx processes (GX_KASSIST=trace) that connect to\n"
-		"its socket. Runs in the foreground; logs to stderr; SIGINT, SIGTERM or\n"
-		"SIGHUP stop it.\n"
+		"The gmpx kernel-assist daemon: loads the BPF programs of trace mode or the\n"
+		"sched_ext scheduler of scx mode, pins their maps and attaches gmpx processes\n"
+		"(GX_KASSIST=trace or scx) that connect to its socket. Runs in the foreground;\n"
+		"logs to stderr; SIGINT, SIGTERM or SIGHUP stop it. scx mode: exits with\n"
+		"status 1 when the kernel unloads the scheduler (EXIT: line).\n"
 		"\n"
 		"  --socket PATH   the socket (default %s; a lock file PATH.lock\n"
 		"                  keeps it to one daemon)\n"
 		"  --group NAME    also admit members of this group (always: root and the\n"
 		"                  daemon's own user)\n"
-		"  --mode MODE     trace (the default); scx is not built yet\n"
+		"%s"
 		"  --pin-dir DIR   where the maps are pinned (default %s)\n"
 		"  --watch-fd N    exit cleanly when fd N (inherited: a pipe's read end) hangs\n"
 		"                  up, i.e. when whoever started us dies (tests, benchmarks)\n"
@@ -38,7 +64,7 @@ static void usage(FILE *f)
 		"  --interval SEC  with --stats: every SEC seconds (until --count)\n"
 		"  --count N       with --stats: N reports\n"
 		"  --help, -h      this text\n",
-		GX_KABI_SOCK_DEFAULT, GX_KABI_PIN_DIR);
+		scx_usage, GX_KABI_SOCK_DEFAULT, scx_help, GX_KABI_PIN_DIR);
 }
 
 static void bad(const char *fmt, const char *arg)
@@ -51,13 +77,15 @@ static void bad(const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
-	enum { O_SOCKET = 256, O_GROUP, O_MODE, O_PINDIR, O_STATS, O_INTERVAL, O_COUNT, O_WATCHFD };
+	enum { O_SOCKET = 256, O_GROUP, O_MODE, O_PINDIR, O_STATS, O_INTERVAL, O_COUNT, O_WATCHFD, O_WHOLE, O_TESTERR };
 	static const struct option longopts[] = {
 		{"socket", required_argument, NULL, O_SOCKET},
 		{"group", required_argument, NULL, O_GROUP},
 		{"mode", required_argument, NULL, O_MODE},
 		{"pin-dir", required_argument, NULL, O_PINDIR},
 		{"watch-fd", required_argument, NULL, O_WATCHFD},
+		{"whole-machine", no_argument, NULL, O_WHOLE},
+		{"test-error-after", required_argument, NULL, O_TESTERR},
 		{"verbose", no_argument, NULL, 'v'},
 		{"stats", no_argument, NULL, O_STATS},
 		{"interval", required_argument, NULL, O_INTERVAL},
@@ -71,7 +99,7 @@ int main(int argc, char **argv)
 		.mode = GX_KABI_TRACE,
 		.watch_fd = -1,
 	};
-	bool have_interval = false, have_count = false, have_mode = false, have_group = false;
+	bool have_interval = false, have_count = false, have_mode = false, have_group = false, have_scxopt = false;
 	char *end;
 	int c;
 
@@ -116,6 +144,21 @@ int main(int argc, char **argv)
 			o.watch_fd = (int)fd;
 			break;
 		}
+		case O_WHOLE:
+			o.whole = true;
+			have_scxopt = true;
+			break;
+		case O_TESTERR: {
+			long ms;
+
+			errno = 0;
+			ms = strtol(optarg, &end, 10);
+			if (!optarg[0] || *end || errno || ms <= 0 || ms > 3600000)
+				bad("--test-error-after: '%s' is not a number of milliseconds > 0", optarg);
+			o.error_after_ms = (unsigned)ms;
+			have_scxopt = true;
+			break;
+		}
 		case O_PINDIR:
 			if (!optarg[0])
 				bad("--pin-dir: empty path%s", "");
@@ -155,8 +198,9 @@ int main(int argc, char **argv)
 		bad("unexpected argument '%s'", argv[optind]);
 	gxs_verbose = o.verbose;
 	if (o.stats) {
-		if (have_mode || have_group)
-			bad("%s: --mode and --group are daemon options", "--stats");
+		if (have_mode || have_group || have_scxopt)
+			bad("%s: --mode, --group, --whole-machine and --test-error-after are daemon options",
+			    "--stats");
 		if (have_count && !have_interval)
 			o.interval = 1;
 		if (!have_count)
@@ -165,9 +209,13 @@ int main(int argc, char **argv)
 	}
 	if (have_interval || have_count)
 		bad("--interval and --count go with --stats%s", "");
+	if (have_scxopt && o.mode != GX_KABI_SCX)
+		bad("--whole-machine and --test-error-after go with --mode scx%s", "");
+#ifndef GXS_HAVE_SCX
 	if (o.mode == GX_KABI_SCX) {
-		gxs_log("scx mode is not built yet");
+		gxs_log("--mode scx: built without the sched_ext scheduler: %s", GXS_NO_SCX_WHY);
 		return 2;
 	}
+#endif
 	return gxs_serve(&o);
 }

@@ -13,6 +13,15 @@
  * stays. A peer that hangs up (or dies: EOF) is detached: its map entries
  * go (attach.c).
  *
+ * scx mode: HELLO grants scx to a client asking for it (the kick program
+ * is the last fd), trace to one asking for trace. The scheduler can be
+ * unloaded under us (the sched_ext watchdog, scx_bpf_error, SysRq-S): its
+ * exit record (gx_scx_exit_rb, in the epoll set; /sys/kernel/sched_ext/state
+ * is looked at twice a second in case a record never comes) makes us log
+ * it, send every client an unsolicited GX_MSG_EXIT (arg0 = the kind, text
+ * = reason: message) and exit with status 1. On a signal we unregister it
+ * ourselves (kind 64) and tell the clients the same way, status 0.
+ *
  * Exit (SIGINT, SIGTERM, SIGHUP): the clients' sockets are closed but
  * their map entries are left alone: they hold the links, and the programs
  * keep their state maps true until each runtime notices the hang-up and
@@ -41,7 +50,8 @@
 
 #define MAX_CONNS	  512
 #define REFUSED_LINGER_MS 5000
-#define NFDS		  (2 + GXS_NLINKS)
+#define NFDS		  (2 + GXS_NLINKS + 1) /* state, ring, links, scx: the kick */
+#define SCX_CHECK_MS	  500
 
 struct client {
 	int fd;
@@ -62,7 +72,14 @@ struct server {
 };
 
 /* epoll tags for the two fds that are not clients */
-static char tag_listen, tag_signal, tag_watch;
+static char tag_listen, tag_signal, tag_watch, tag_scx;
+
+static const char *mode_str(const struct gxs_opts *o)
+{
+	if (o->mode != GX_KABI_SCX)
+		return "trace";
+	return o->whole ? "scx (whole-machine)" : "scx (partial)";
+}
 
 static long long now_ms(void)
 {
@@ -344,7 +361,8 @@ static void do_hello(struct server *s, struct client *c, const struct gx_kabi_ms
 {
 	char why[sizeof(m->text)];
 	struct gx_kabi_msg r;
-	int fds[NFDS], err, i;
+	int fds[NFDS], nfds, err, i;
+	int grant = s->o->mode == GX_KABI_SCX && m->arg0 == GX_KABI_SCX ? GX_KABI_SCX : GX_KABI_TRACE;
 
 	if (c->proc) {
 		reply_init(&r, m->type, -EBUSY, "already attached");
@@ -355,27 +373,31 @@ static void do_hello(struct server *s, struct client *c, const struct gx_kabi_ms
 		reply_init(&r, m->type, -EINVAL, why);
 		goto send;
 	}
-	err = gxs_proc_attach(&s->bpf, c->peer.pid, c->peer.uid, &c->proc, why, sizeof(why));
+	err = gxs_proc_attach(&s->bpf, c->peer.pid, c->peer.uid, grant, &c->proc, why, sizeof(why));
 	if (err) {
 		gxs_log("cannot attach pid %d (uid %u): %s", (int)c->peer.pid, (unsigned)c->peer.uid, why);
 		reply_init(&r, m->type, err, why);
 		goto send;
 	}
 	reply_init(&r, m->type, 0, NULL);
-	r.arg0 = GX_KABI_TRACE;
-	r.arg1 = NFDS;
 	fds[0] = c->proc->state_fd;
 	fds[1] = c->proc->rbuf_fd;
 	for (i = 0; i < GXS_NLINKS; i++)
 		fds[2 + i] = s->bpf.link_fds[i];
-	err = send_reply(c, &r, fds, NFDS);
+	nfds = 2 + GXS_NLINKS;
+	if (grant == GX_KABI_SCX)
+		fds[nfds++] = s->bpf.kick_fd;
+	r.arg0 = (__u32)grant;
+	r.arg1 = (__u32)nfds;
+	r.arg2 = GXS_NLINKS;
+	err = send_reply(c, &r, fds, nfds);
 	if (err) {
 		gxs_log("pid %d: cannot send the HELLO reply: %s", (int)c->peer.pid, strerror(-err));
 		reply_failed(s, c, err);
 		return;
 	}
-	gxs_log("attached pid %d (uid %u): mode trace%s, gomaxprocs %u", (int)c->peer.pid, (unsigned)c->peer.uid,
-		m->arg0 == GX_KABI_SCX ? " (scx asked)" : "", m->arg1);
+	gxs_log("attached pid %d (uid %u): mode %s%s, gomaxprocs %u", (int)c->peer.pid, (unsigned)c->peer.uid,
+		grant == GX_KABI_SCX ? "scx" : "trace", grant != (int)m->arg0 ? " (scx asked)" : "", m->arg1);
 	return;
 send:
 	err = send_reply(c, &r, NULL, 0);
@@ -489,6 +511,57 @@ static int expire_refused(struct server *s)
 	return next < 0 ? -1 : (int)next + 1;
 }
 
+/* scx: tell every client the scheduler is gone (GX_MSG_EXIT), before
+ * their sockets are closed. Best effort: one that does not read is not
+ * waited for. */
+static void tell_exit(struct server *s, const struct gxs_scx_exit *x)
+{
+	char text[sizeof(x->reason) + sizeof(x->msg) + 2];
+	struct gx_kabi_msg m;
+	struct client *c;
+
+	memset(&m, 0, sizeof(m));
+	m.magic = GX_KABI_MAGIC;
+	m.version = GX_KABI_VERSION;
+	m.type = GX_MSG_EXIT;
+	m.arg0 = (__u32)x->kind;
+	snprintf(text, sizeof(text), "%s%s%s", x->reason, x->msg[0] ? ": " : "", x->msg);
+	/* truncated to fit */
+	snprintf(m.text, sizeof(m.text), "%.*s", (int)sizeof(m.text) - 1, text);
+	for (c = s->clients; c; c = c->next) {
+		if (c->refused)
+			continue;
+		if (send_reply(c, &m, NULL, 0) < 0)
+			gxs_debug("pid %d: cannot send EXIT: %s", (int)c->peer.pid, strerror(errno));
+	}
+}
+
+/* The scheduler's exit, as scx schedulers print it. */
+static void log_exit(const struct gxs_scx_exit *x)
+{
+	gxs_log("EXIT: kind %d (%s): %s%s%s", x->kind, gxs_scx_kind_name(x->kind), x->reason, x->msg[0] ? ": " : "",
+		x->msg);
+}
+
+/* scx: true once the scheduler is gone; *x says why (from its record, or
+ * made up when the kernel says disabled and no record came). */
+static bool scx_gone(struct server *s, struct gxs_scx_exit *x, bool check_state)
+{
+	if (s->o->mode != GX_KABI_SCX)
+		return false;
+	if (gxs_scx_poll(&s->bpf, x))
+		return true;
+	if (!check_state || gxs_scx_enabled())
+		return false;
+	if (gxs_scx_poll(&s->bpf, x)) /* it may have come meanwhile */
+		return true;
+	memset(x, 0, sizeof(*x));
+	x->kind = 1024;
+	snprintf(x->reason, sizeof(x->reason), "sched_ext disabled");
+	snprintf(x->msg, sizeof(x->msg), "no exit record came from the scheduler");
+	return true;
+}
+
 static void raise_nofile(void)
 {
 	struct rlimit rl;
@@ -523,7 +596,14 @@ int gxs_serve(const struct gxs_opts *o)
 	int rc = 1, signo = 0, err;
 	bool watched_gone = false;
 
-	s.bpf.procs_fd = s.bpf.rbufs_fd = s.bpf.tids_fd = -1;
+	struct gxs_scx_exit x = {0};
+	bool ejected = false;
+	long long next_check = 0;
+
+	s.bpf.procs_fd = s.bpf.rbufs_fd = s.bpf.tids_fd = s.bpf.kick_fd = s.bpf.exit_rb_fd = s.bpf.ops_link_fd = -1;
+	s.bpf.mode = o->mode;
+	s.bpf.whole = o->whole;
+	s.bpf.error_after_ms = o->error_after_ms;
 	if (dir_of(o->sock, dir, sizeof(dir)) && (err = mkdir_p(dir)) < 0) {
 		gxs_log("cannot create %s: %s", dir, strerror(-err));
 		return 1;
@@ -560,12 +640,37 @@ int gxs_serve(const struct gxs_opts *o)
 		gxs_log("--watch-fd %d: %s", o->watch_fd, strerror(errno));
 		goto out;
 	}
-	gxs_log("started (pid %d): mode trace, programs %s, socket %s, pins %s%s%s", (int)getpid(), s.bpf.family,
-		o->sock, o->pin_dir, o->group ? ", group " : "", o->group ? o->group : "");
+	if (o->mode == GX_KABI_SCX) {
+		int fd = gxs_scx_watch(&s.bpf);
+
+		if (fd < 0 || ep_add(&s, fd, &tag_scx, EPOLLIN) < 0) {
+			gxs_log("the scheduler's exit ring buffer: %s", strerror(fd < 0 ? -fd : errno));
+			goto out;
+		}
+		gxs_log("sched_ext scheduler gmpx enabled (%s)%s", o->whole ? "whole-machine" : "partial",
+			o->error_after_ms ? ", --test-error-after set" : "");
+	}
+	gxs_log("started (pid %d): mode %s, programs %s, socket %s, pins %s%s%s", (int)getpid(), mode_str(o),
+		s.bpf.family, o->sock, o->pin_dir, o->group ? ", group " : "", o->group ? o->group : "");
 
 	while (!signo && !watched_gone) {
 		struct epoll_event evs[64];
 		int i, n, timeout = expire_refused(&s);
+		long long now = now_ms();
+		bool check = false;
+
+		if (o->mode == GX_KABI_SCX) {
+			if (now >= next_check) {
+				check = true;
+				next_check = now + SCX_CHECK_MS;
+			}
+			if (scx_gone(&s, &x, check)) {
+				ejected = true;
+				break;
+			}
+			if (timeout < 0 || timeout > next_check - now)
+				timeout = (int)(next_check - now);
+		}
 
 		n = epoll_wait(s.ep, evs, 64, timeout);
 		if (n < 0) {
@@ -583,9 +688,17 @@ int gxs_serve(const struct gxs_opts *o)
 				on_signal(&s, &signo);
 			else if (p == &tag_watch)
 				watched_gone = true;
+			else if (p == &tag_scx)
+				continue; /* read at the top of the loop */
 			else
 				on_client(&s, p, evs[i].events);
 		}
+	}
+	if (ejected) {
+		log_exit(&x);
+		gxs_log("exiting: the sched_ext scheduler was unloaded: %zu process(es) attached", gxs_proc_count());
+		tell_exit(&s, &x);
+		goto out;
 	}
 	if (watched_gone)
 		gxs_log("exiting: --watch-fd %d hung up (whoever started us is gone): %zu process(es) attached",
@@ -593,6 +706,15 @@ int gxs_serve(const struct gxs_opts *o)
 	else
 		gxs_log("exiting on SIG%s: %zu process(es) attached", sigabbrev_np(signo) ? sigabbrev_np(signo) : "?",
 			gxs_proc_count());
+	if (o->mode == GX_KABI_SCX) {
+		gxs_bpf_scx_disable(&s.bpf);
+		if (!gxs_scx_poll(&s.bpf, &x)) {
+			x.kind = 64;
+			snprintf(x.reason, sizeof(x.reason), "unregistered from user space");
+		}
+		log_exit(&x);
+		tell_exit(&s, &x);
+	}
 	rc = 0;
 out:
 	/* close the clients' sockets first, leave their map entries: see
@@ -611,6 +733,7 @@ out:
 	if (s.sock_made && unlink(o->sock) < 0)
 		gxs_log("cannot remove %s: %s", o->sock, strerror(errno));
 	gxs_bpf_unpin(&s.bpf);
+	gxs_scx_watch_close(&s.bpf);
 	gxs_bpf_destroy(&s.bpf);
 	if (s.ep >= 0)
 		close(s.ep);

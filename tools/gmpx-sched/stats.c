@@ -5,7 +5,9 @@
  * tgid) gets the inner state map (a lookup on a map-in-map from userspace
  * returns the inner map's id), maps it read-only and prints what the
  * runtime and the BPF programs count there (struct gx_kabi_hdr) and what
- * its M slots say now. Nothing is written.
+ * its M slots say now; scx mode adds its counters (standby dispatches,
+ * startm kicks, keep-alive runs, preemption) and, once per report, the
+ * kernel's sched_ext state and SCX_EV_* counters. Nothing is written.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -81,6 +83,38 @@ static void print_hist(const struct gx_kabi_hdr *h)
 	}
 }
 
+/* scx: what the scheduler acts on, P by P and M by M */
+static void print_scx_slots(const struct gx_kabi_proc *s)
+{
+	struct timespec ts;
+	unsigned long long now;
+	__u32 i;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+	printf("  quantum %llu us\n", (unsigned long long)s->hdr.quantum_ns / 1000);
+	for (i = 0; i < s->hdr.np && i < GX_KABI_MAX_P; i++) {
+		const struct gx_kabi_p *p = &s->p[i];
+
+		printf("  P%u: cpu %d, owner M%d, status %u, nrunq %u, standby M%d, want %u, schedtick %u, slice "
+		       "%s%.1f ms, "
+		       "preempt %u (tick %u), dispatches %u\n",
+		       i, p->cpu, p->owner, p->status, p->nrunq, p->standby, p->want, p->schedtick,
+		       p->slice_start_ns ? "" : "never, ",
+		       p->slice_start_ns && now > p->slice_start_ns ? (double)(now - p->slice_start_ns) / 1e6 : 0.0,
+		       p->preempt, p->preempt_tick, p->ndispatch);
+	}
+	for (i = 0; i < s->hdr.nm && i < GX_KABI_MAX_M; i++) {
+		const struct gx_kabi_m *m = &s->m[i];
+		__u64 w = __atomic_load_n(&m->mword, __ATOMIC_RELAXED);
+
+		if (m->tid == 0)
+			continue;
+		printf("  M%u: tid %d, rstate %u, p %d, word %u seq %llu\n", i, m->tid, m->rstate, m->p, GX_KM_STATE(w),
+		       (unsigned long long)GX_KM_SEQ(w));
+	}
+}
+
 static void print_proc(__u32 tgid, const struct gx_kabi_proc *s)
 {
 	const struct gx_kabi_hdr *h = &s->hdr;
@@ -117,6 +151,21 @@ static void print_proc(__u32 tgid, const struct gx_kabi_proc *s)
 	printf("  blocks %llu, events %llu (%llu dropped), hand-offs %llu (%llu revokes), sysmon event wake-ups %llu\n",
 	       blocks, (unsigned long long)h->events, (unsigned long long)h->drops, (unsigned long long)h->handoffs,
 	       (unsigned long long)h->revokes, (unsigned long long)h->wakeups);
+	if (h->mode == GX_KABI_SCX) {
+		unsigned long long ndisp = 0;
+
+		for (i = 0; i < GX_KABI_MAX_P; i++)
+			ndisp += s->p[i].ndispatch;
+		printf("  scx: standby dispatches %llu (per P total %llu), wake dispatches %llu, keep-alive runs "
+		       "%llu\n",
+		       (unsigned long long)h->standby_dispatches, ndisp, (unsigned long long)h->wake_dispatches,
+		       (unsigned long long)h->keepalive_runs);
+		printf("  scx: preempt requests %llu, preempt events %llu; runtime: standby takes %llu, standby wakes "
+		       "%llu\n",
+		       (unsigned long long)h->preempt_requests, (unsigned long long)h->preempt_events,
+		       (unsigned long long)h->standby_takes, (unsigned long long)h->standby_wakes);
+		print_scx_slots(s);
+	}
 	print_hist(h);
 }
 
@@ -240,6 +289,7 @@ int gxs_stats(const struct gxs_opts *o)
 			strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime_r(&t, &tm));
 			printf("%s--- %s\n", k ? "\n" : "", tbuf);
 		}
+		gxs_scx_kernel_stats();
 		report(fd);
 		fflush(stdout);
 		close(fd);

@@ -26,7 +26,7 @@ max_tries=${VMTEST_MAX_TRIES:-3}  # kernels downloaded before giving up
 lists_max_age=${VMTEST_LISTS_MAX_AGE:-86400}
 
 kernel=${KERNEL:-}
-smp=4 mem=1024 tmo=300 out='' cpu=max append='' script='' verbose=0
+smp=4 mem=1024 tmo=300 out='' cpu=max,-smap tcg=${VMTEST_TCG_THREAD:-single} append='' script='' verbose=0
 no_install=0 prepare=0 keep=0 no_boot=0
 copies=() envs=()
 
@@ -54,7 +54,13 @@ Options:
                     Shared libraries of copied ELF files come along.
   --env NAME=VALUE  export in the guest (repeatable)
   --script FILE     run FILE with the guest's sh; CMD... become its arguments
-  --cpu MODEL       qemu -cpu (default max)
+  --tcg-thread single|multi  one host thread for all guest CPUs (default,
+                    $VMTEST_TCG_THREAD), or one each (faster, but the
+                    kernel's live code patching (jump labels, int3) races
+                    under multi-threaded TCG: guest oopses were seen)
+  --cpu MODEL       qemu -cpu (default max,-smap: TCG emulates a user-mode
+                    iretq's stack reads as supervisor accesses, which SMAP
+                    faults; gmpx's preemption trampoline returns by iretq)
   --append ARGS     extra kernel command line
   --no-install      do not install missing host packages: skip (exit 4)
   --prepare         only install/fetch/cache what is needed, print the paths
@@ -86,6 +92,8 @@ while [ $# -gt 0 ]; do
 	--script) script=${2:?}; shift 2 ;;
 	--script=*) script=${1#*=}; shift ;;
 	--cpu) cpu=${2:?}; shift 2 ;;
+	--tcg-thread) tcg=${2:?}; shift 2 ;;
+	--tcg-thread=*) tcg=${1#*=}; shift ;;
 	--append) append=${2?}; shift 2 ;;
 	--no-install) no_install=1; shift ;;
 	--prepare | --fetch-only) prepare=1; shift ;;
@@ -535,10 +543,10 @@ if [ "$no_boot" = 1 ]; then
 	echo "$work"
 	exit 0
 fi
-say "initramfs $(du -k "$initrd" | cut -f1) KiB; booting (smp $smp, mem ${mem}M, TCG, timeout ${tmo}s)"
+say "initramfs $(du -k "$initrd" | cut -f1) KiB; booting (smp $smp, mem ${mem}M, TCG $tcg-threaded, timeout ${tmo}s)"
 
 # shellcheck disable=SC2054 # qemu's commas
-qemu=(qemu-system-x86_64 -m "$mem" -smp "$smp" -cpu "$cpu" -nographic -no-reboot -nic none
+qemu=(qemu-system-x86_64 -accel "tcg,thread=$tcg" -m "$mem" -smp "$smp" -cpu "$cpu" -nographic -no-reboot -nic none
 	-kernel "$kernel" -initrd "$initrd"
 	-append "console=ttyS0 quiet loglevel=0 panic=-1${append:+ $append}"
 	-device virtio-serial-pci -chardev "file,id=c1,path=$result"
