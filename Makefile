@@ -205,7 +205,7 @@ test: deps-test
 	@tools/vmtest/vmtest.sh --prepare >/dev/null || true
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory $(BUILD)/release/gmpx_test $(BUILD)/asan/gmpx_test $(BUILD)/tsan/gmpx_test \
-	  $(BUILD)/harness_selftest $(MODEL_BINS) examples $(BPF_ALL)
+	  $(BUILD)/harness_selftest $(MODEL_BINS) examples $(BPF_ALL) $(BUILD)/scx_kabi_test
 	@bash tools/run-tests.sh
 
 # The run queue alone: model check (exhaustive interleavings of the real

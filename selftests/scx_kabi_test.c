@@ -24,8 +24,8 @@
  *   kick            the gx_kick program moves a parked standby (latency)
  *   keepalive       10 s with parked standbys: they run ~2/s, not busily,
  *                   and the scheduler stays enabled
- *   preempt         an M spinning past a 1 ms quantum: p.preempt, then one
- *                   GX_EV_PREEMPT for the slice
+ *   preempt         an M spinning past a 1 ms quantum: p.preempt, then
+ *                   GX_EV_PREEMPT for the slice, again every 1 ms
  *   exit_unreg      SIGTERM to the daemon: GX_MSG_EXIT kind 64, status 0
  *   exit_error      --test-error-after: GX_MSG_EXIT kind 1025, status != 0
  *   kill9           kill -9 of the daemon: sched_ext state goes disabled
@@ -804,9 +804,11 @@ static void test_preempt(void)
 	       "preempt_request", "p.preempt %u for tick %u, %.2f ms into the slice (quantum 1 ms); requests +%llu",
 	       st->p[0].preempt, st->p[0].preempt_tick, (st->p[0].preempt_ns - st->p[0].slice_start_ns) / 1e6,
 	       st->hdr.preempt_requests - r0);
-	result(npre == 1 && tick == 7 && st->hdr.preempt_events - e0 == 1, "preempt_event",
-	       "%u GX_EV_PREEMPT (mword %llu) for a 30 ms slice; preempt_events +%llu", npre, (unsigned long long)tick,
-	       st->hdr.preempt_events - e0);
+	/* the first after quantum + grace, then one per GX_PREEMPT_AGAIN_NS
+	 * (1 ms) while the slice goes on: ~29 in 30 ms, fewer if timers slip */
+	result(npre >= 2 && npre <= 40 && tick == 7 && st->hdr.preempt_events - e0 == npre, "preempt_event",
+	       "%u GX_EV_PREEMPT (mword %llu) for a 30 ms slice at a 1 ms quantum; preempt_events +%llu", npre,
+	       (unsigned long long)tick, st->hdr.preempt_events - e0);
 	st->hdr.quantum_ns = 0;
 }
 

@@ -26,9 +26,12 @@ for p in bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config; do
 done
 
 # wrk drives the HTTP benchmark (tools/bench: http_hello); tools/run-examples.sh
-# uses it when present.
+# uses it when present. gnuplot (no X) draws the benchmark plots
+# (build/bench/plots/*.svg). The VM columns need qemu-system-x86, which
+# tools/vmtest/vmtest.sh installs itself when it first runs.
 if [ "$what" != test ]; then
 	have_pkg wrk || need+=(wrk)
+	have_pkg gnuplot-nox || have_cmd gnuplot || need+=(gnuplot-nox)
 fi
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

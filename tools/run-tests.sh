@@ -4,7 +4,9 @@
 #   2. the run-queue model check (exhaustive interleavings + mutants) and stress
 #   3. the selftests in the release, ASan+UBSan and TSan builds
 #   4. the examples
-#   5. the scx-mode tests in the sched_ext guest (tools/vmtest/scx-tests.sh)
+#   5. in the sched_ext guest: the BPF scheduler against a fake runtime
+#      (tools/vmtest/scx-kabi.sh), then the runtime's scx-mode tests
+#      (tools/vmtest/scx-tests.sh)
 # Each step prints TAP and/or a "N passed, N failed" line; this script adds
 # them up and ends with one such line for the whole suite.
 set -u
@@ -50,6 +52,7 @@ if [ -x "$B/examples/hello" ]; then
 fi
 # scx mode needs a sched_ext kernel: its tests run in a QEMU guest (skipped
 # with the reason where QEMU or the kernel cannot be had)
+step selftests-scx-kabi-vm bash tools/vmtest/scx-kabi.sh
 step selftests-scx-vm bash tools/vmtest/scx-tests.sh
 echo "suite: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

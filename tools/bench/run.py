@@ -1,50 +1,62 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""gmpx benchmark runner: the same workloads in gmpx and in Go, side by side.
+"""gmpx benchmark runner: the same workloads in gmpx (each kernel-assist
+mode), in Go and with plain pthreads, on the host and in a sched_ext VM.
 
-Builds every workload program of every implementation, runs each workload x
-implementation for R rounds (implementations interleaved within a round, and
-their order rotated from round to round, so drift of a noisy machine affects
-all alike), takes medians and prints, per metric, the median of each
-implementation, the ratio to the Go peer and whether gmpx meets its target.
-Absolute numbers on shared machines are noise; the ratios are the result
-(DESIGN.md section 5).
+Builds every workload program of every implementation (tools/bench/c: gmpx,
+tools/bench/go: the Go peers, tools/bench/pthreads: the pthreads
+analogues), runs each workload x implementation for R rounds on the host
+(implementations interleaved within a round, their order rotated from round
+to round, so drift of a noisy machine affects all alike), then boots ONE
+QEMU guest on Debian's sched_ext kernel (tools/vmtest/vmtest.sh) and runs
+the VM implementations there the same way (a generated sh script; the
+guest starts its own gmpx-sched daemons for trace and scx mode). Takes
+medians and prints, per metric, every implementation's median, the ratios
+(host implementations to Go; the kernel-assist modes to each other, the
+VM's to the VM's) and whether gmpx meets its targets; writes JSON with every
+sample and one SVG plot per metric (gnuplot). Absolute numbers on shared
+machines are noise; the ratios are the result (DESIGN.md section 5).
 
 Usage:
-    tools/bench/run.py                 # full sizes, 5 rounds
+    tools/bench/run.py                 # full sizes: host 5 rounds, VM 5 rounds
     tools/bench/run.py --quick         # tiny sizes, 1 round (CI: checks it runs)
-    tools/bench/run.py --only fib_fanout,yield_switch --rounds 9
+    tools/bench/run.py --only fib_fanout,yield_switch --rounds 9 --no-vm
     tools/bench/run.py --markdown      # the table as Markdown, for README
 
 Each workload program prints ONE line of JSON on stdout with its metrics and
 exits 0; exit 1 means its own verification failed. Sizes are passed as
---name=value options, the same for every implementation.
+--name=value options, the same for every implementation of one place (the
+VM has its own, smaller sizes).
 
 Exit status: 0 when everything built, ran and verified (whether or not the
-targets are met: they are reported, not enforced); 1 when something failed
-to build or run, or a workload's verification failed; 2 for bad usage.
+targets are met: they are reported, not enforced; an implementation marked
+advisory reports its failures without failing the run); 1 when something
+failed to build or run, or a workload's verification failed, or the guest
+crashed or timed out; 2 for bad usage. A column that cannot be had (no root
+or BTF for the host's daemon; no QEMU or kernel for the VM, vmtest.sh exit
+4; a kernel-assist mode the guest's probe shows not working) is skipped
+with the reason.
 
-Implementations: gmpx (kernel assist off), gmpx-trace (the same programs
-with GX_KASSIST=trace) and go. For gmpx-trace the runner starts ONE private
-kernel-assist daemon for the whole run (build/gmpx-sched --socket
-/tmp/gmpx-bench-PID/sched.sock --pin-dir /sys/fs/bpf/gmpx-bench-PID; it
-needs root and kernel BTF), points GX_KASSIST_SOCK at it and stops it at
-the end, also on Ctrl-C, SIGTERM or an exception. When it cannot be had the
-gmpx-trace column is skipped with the reason and the others run. Every C
-program reports the mode it ended in ("kassist" in its JSON); a gmpx-trace
-sample that did not end in "trace" fails.
+Host implementations: gmpx (kernel assist off), gmpx-trace (GX_KASSIST=trace
+with ONE private daemon for the whole run: build/gmpx-sched --socket
+/tmp/gmpx-bench-PID/sched.sock --pin-dir /sys/fs/bpf/gmpx-bench-PID; root and
+kernel BTF), go and pthreads. VM implementations: vm-off, vm-trace, vm-scx,
+vm-go, vm-pthreads (run_vm). Every C program reports the mode it ended in
+("kassist" in its JSON); a sample that did not end in its column's mode fails.
 
 Adding an implementation: a ProgramSet (how to build its programs, where they
-land) and an Impl (a name, the program set, extra environment) in IMPLS.
-Adding a workload: the C and Go programs, then a Workload in WORKLOADS. A Run
-may set extra environment (env) and be limited to some program sets
-(programs): e.g. preempt_latency's gmpx-only GX_QUANTUM=1ms run.
+land) and an Impl (a name, the program set, extra environment, where) in
+IMPLS. Adding a workload: the programs, then a Workload in WORKLOADS. A Run
+has host and VM sizes, may set extra environment (env) and be limited to
+some program sets (programs): e.g. preempt_latency's gmpx-only
+GX_QUANTUM=1ms run.
 
 Server workloads (netpoll_echo, http_hello): the program of each
 implementation is a server; the Workload's driver starts it, waits for its
 "listening on :PORT" line, runs a client against it (a helper program built
 here, the same for every implementation, or wrk), stops the server with
-SIGTERM and turns the client's output into the one line of JSON.
+SIGTERM and turns the client's output into the one line of JSON. In the VM
+the guest script does the same for netpoll_echo (http_hello is host-only).
 """
 
 import argparse
@@ -72,6 +84,7 @@ OUT = BUILD / "bench"                                 # binaries and results
 DEFAULT_ROUNDS = 5
 DEFAULT_LIB = BUILD / "libgmpx.a"
 DEFAULT_JSON = OUT / "results.json"
+DEFAULT_PLOTS = OUT / "plots"
 # Ratios are implementation / BASELINE.
 BASELINE = "go"
 # A run taking longer than this is killed and counted as failed (seconds).
@@ -182,8 +195,17 @@ def build_go(opts, workloads):
     (OUT / "go").mkdir(parents=True, exist_ok=True)
     env = go_env()
     for w in workloads:
-        run_build([go, "build", "-o", str(OUT / "go" / w), f"./{w}"],
+        # Static (CGO_ENABLED=0, go_env) and stripped: they also run in the
+        # VM's busybox guest, packed into its initramfs.
+        run_build([go, "build", "-ldflags=-s -w", "-o", str(OUT / "go" / w), f"./{w}"],
                   cwd=BENCH_DIR / "go", env=env)
+
+
+def build_pthreads(opts, workloads):
+    (OUT / "pthreads").mkdir(parents=True, exist_ok=True)
+    for w in workloads:
+        run_build([CC, *CFLAGS, "-I", str(BENCH_DIR / "pthreads"), str(BENCH_DIR / "pthreads" / f"{w}.c"),
+                   "-pthread", "-o", str(OUT / "pthreads" / w)])
 
 
 PROGRAM_SETS = {
@@ -195,6 +217,10 @@ PROGRAM_SETS = {
         "go", build_go,
         path=lambda w: OUT / "go" / w,
         has=lambda w: (BENCH_DIR / "go" / w / "main.go").exists()),
+    "pthreads": ProgramSet(
+        "pthreads", build_pthreads,
+        path=lambda w: OUT / "pthreads" / w,
+        has=lambda w: (BENCH_DIR / "pthreads" / f"{w}.c").exists()),
 }
 
 
@@ -210,10 +236,23 @@ class Impl:
     kassist: Optional[str] = None
     # Needs the run's gmpx-sched daemon (GX_KASSIST_SOCK is set to it).
     daemon: bool = False
+    # "host": run here; "vm": in the sched_ext guest (tools/vmtest), all VM
+    # implementations in one boot (run_vm).
+    where: str = "host"
+    # VM only: the gmpx-sched --mode the guest starts for it ("trace", "scx").
+    guest_daemon: Optional[str] = None
+    # Column heading (default: the name).
+    label: Optional[str] = None
+    # Its failed samples are reported (table, JSON, stderr) but do not make
+    # the run fail: for a mode still being written. Set it back to False once
+    # the mode is complete.
+    advisory: bool = False
+
+    @property
+    def head(self):
+        return self.label or self.name
 
 
-# Later: Impl("gmpx-scx", "gmpx", {"GX_KASSIST": "scx"}, kassist="scx", daemon=True),
-#        Impl("pthreads", "pthreads") with its own ProgramSet.
 IMPLS = [
     Impl("gmpx", "gmpx", {"GX_KASSIST": "off"},
          "gmpx runtime (build/libgmpx.a), kernel assist off", kassist="off"),
@@ -221,7 +260,34 @@ IMPLS = [
          "the gmpx programs with GX_KASSIST=trace, attached to the run's private gmpx-sched "
          "daemon (needs root and kernel BTF)", kassist="trace", daemon=True),
     Impl("go", "go", {}, "Go peer program (tools/bench/go)"),
+    Impl("pthreads", "pthreads", {}, "plain pthreads analogue (tools/bench/pthreads), no runtime"),
+    # In the VM: a QEMU (TCG) guest on Debian's sched_ext kernel, partial
+    # mode (only gmpx's Ms are SCHED_EXT) on an otherwise idle guest.
+    Impl("vm-off", "gmpx", {"GX_KASSIST": "off"}, "the gmpx programs in the VM, kernel assist off",
+         kassist="off", where="vm", label="vm off"),
+    Impl("vm-trace", "gmpx", {"GX_KASSIST": "trace", "GX_KASSIST_SOCK": "/run/gx-trace.sock"},
+         "the gmpx programs in the VM, GX_KASSIST=trace, attached to the guest's gmpx-sched",
+         kassist="trace", where="vm", guest_daemon="trace", label="vm trace"),
+    Impl("vm-scx", "gmpx", {"GX_KASSIST": "scx", "GX_KASSIST_SOCK": "/run/gx-scx.sock"},
+         "the gmpx programs in the VM, GX_KASSIST=scx, attached to the guest's gmpx-sched --mode scx "
+         "(the sched_ext scheduler, partial mode)", kassist="scx", where="vm", guest_daemon="scx",
+         label="vm scx", advisory=True),   # scx mode is work in progress (issue 7)
+    Impl("vm-go", "go", {}, "the Go peers in the VM", where="vm", label="vm go"),
+    Impl("vm-pthreads", "pthreads", {}, "the pthreads analogues in the VM", where="vm",
+         label="vm pthreads"),
 ]
+IMPL_BY_NAME = {i.name: i for i in IMPLS}
+
+# The ratio columns: (numerator, denominator) implementations, each shown
+# when both ran. Host implementations to Go; the kernel-assist modes to
+# each other, on the host and in the VM (like with like: VM to VM only).
+RATIOS = [("gmpx", "go"), ("gmpx-trace", "go"), ("pthreads", "go"),
+          ("gmpx-trace", "gmpx"),
+          ("vm-trace", "vm-off"), ("vm-scx", "vm-off"), ("vm-scx", "vm-trace")]
+RATIO_HEADS = {("gmpx", "go"): "gmpx/go", ("gmpx-trace", "go"): "trace/go",
+               ("pthreads", "go"): "pthreads/go", ("gmpx-trace", "gmpx"): "trace/off",
+               ("vm-trace", "vm-off"): "vm trace/off", ("vm-scx", "vm-off"): "vm scx/off",
+               ("vm-scx", "vm-trace"): "vm scx/trace"}
 
 
 # --------------------------------------------------------------------------
@@ -231,9 +297,11 @@ IMPLS = [
 @dataclass
 class Target:
     """kind: "ratio_max", "ratio_min" (impl / BASELINE), "abs_max" (the
-    value itself), or "ratio_to" (impl / the implementation `ref` <= bound:
-    a comparison between two gmpx modes). impl: the one implementation the
-    target is about (None: every gmpx implementation, is_subject)."""
+    value itself), "ratio_to" (impl / the implementation `ref` <= bound: a
+    comparison between two gmpx modes, e.g. vm-scx / vm-off) or
+    "ratio_to_min" (the same, >= bound). impl: the one implementation the
+    target is about (None: every gmpx implementation on the host,
+    is_subject)."""
     kind: str
     bound: float
     unit: str = ""
@@ -247,6 +315,8 @@ class Target:
             t = f"ratio ≥ {self.bound:.2g}" if self.bound != 1 else "ratio ≥ 1.0"
         elif self.kind == "ratio_to":
             t = f"≤ {self.bound:g} × {self.ref}"
+        elif self.kind == "ratio_to_min":
+            t = f"≥ {self.bound:g} × {self.ref}"
         else:
             t = f"≤ {self.bound:g}{(' ' + self.unit) if self.unit else ''}"
         return f"{t} ({self.impl})" if self.impl else t
@@ -259,15 +329,25 @@ class Target:
             return None if ratio is None else ratio <= self.bound
         if self.kind == "ratio_min":
             return None if ratio is None else ratio >= self.bound
-        if self.kind == "ratio_to":
+        if self.kind in ("ratio_to", "ratio_to_min"):
             ref = (values or {}).get(self.ref)
-            return None if value is None or not ref else value / ref <= self.bound
+            if value is None or not ref:
+                return None
+            return value / ref <= self.bound if self.kind == "ratio_to" else value / ref >= self.bound
         return None if value is None else value <= self.bound
 
 
 def is_subject(impl_name):
-    """Implementations the targets are about: gmpx in every mode."""
+    """Implementations the targets without impl= are about: gmpx in every
+    mode on the host (the VM's targets name their implementation)."""
     return impl_name.startswith("gmpx")
+
+
+def targets_of(metric):
+    """A Metric's targets as a tuple (its target is one Target, a tuple of
+    them, or None)."""
+    t = metric.target
+    return () if t is None else t if isinstance(t, tuple) else (t,)
 
 
 # --------------------------------------------------------------------------
@@ -283,9 +363,25 @@ class Run:
     env: dict = field(default_factory=dict)   # extra environment for this run
     programs: Optional[tuple] = None          # only impls of these program sets
                                               # (None: every implementation)
+    vm: Optional[dict] = None                 # the options in the VM (TCG: slow);
+    vm_quick: Optional[dict] = None           # None: the quick sizes
+    # Per program set, options replacing some of the host's full-size ones
+    # where that implementation would take far longer for the same per-item
+    # figure (e.g. pthreads' kernel wake-ups): {"pthreads": {"trips": ...}}.
+    override: dict = field(default_factory=dict)
+    vm_override: dict = field(default_factory=dict)   # the same for the VM's full sizes
 
     def applies(self, impl):
         return self.programs is None or impl.programs in self.programs
+
+    def args_for(self, impl, quick):
+        if impl.where == "vm":
+            a = dict((self.vm_quick if quick else self.vm) or self.quick)
+        else:
+            a = dict(self.quick if quick else self.args)
+        if not quick:
+            a.update((self.override if impl.where == "host" else self.vm_override).get(impl.programs, {}))
+        return a
 
 
 @dataclass
@@ -313,6 +409,8 @@ class Workload:
     # HELPERS it needs built.
     driver: Optional[Callable] = None
     helpers: tuple = ()
+    # Runs in the VM too (http_hello: no; it needs wrk, which the guest has not).
+    vm: bool = True
 
 
 def fib_speedup(med):
@@ -399,6 +497,15 @@ def drive_netpoll_echo(binary, args, env, timeout):
         cpu = srv.cpu_seconds()
     finally:
         rc, sout, serr = srv.stop()
+    return echo_result(args, c.returncode, c.stdout, c.stderr, rc, sout, serr, cpu)
+
+
+def echo_result(args, crc, cout, cerr, rc, sout, serr, cpu):
+    """The netpoll_echo sample from the client's and the server's exit
+    status and output, and the server's CPU seconds (None: unknown): the
+    driver's result, here or in the VM (run_vm). Checks the server's totals
+    against the client's work."""
+    c = subprocess.CompletedProcess([], crc, cout, cerr)
     if c.returncode != 0:
         return c.returncode, c.stdout, c.stderr + serr
     try:
@@ -509,11 +616,31 @@ HTTP_SECS, HTTP_SECS_QUICK = 5, 1                      # wrk -d
 IDLE_N = 1000                                          # parked goroutines
 IDLE_MS, IDLE_MS_QUICK = 10_000, 2_000                 # the idle window
 IDLE_TRACE_MAX_RATIO = 0.1                             # gmpx-trace idle CPU / gmpx's
+WAKE_ITERS, WAKE_ITERS_QUICK = 1000, 50                # spawns onto an idle P
+WAKE_GAP_US = 2000                                     # idle gap before each spawn
+# pthreads where one OS thread per goroutine or a kernel wake-up per
+# hand-off makes the full size take minutes (same per-item figures)
+PT_SPAWN_N, PT_PINGPONG_TRIPS = 200_000, 100_000
+
+# The VM (tools/vmtest: QEMU TCG, every guest instruction emulated, 10-100x
+# slower than the host): its own sizes, full and --quick, chosen to keep the
+# whole VM part near 10 min (full, VM_ROUNDS rounds) and 2 min (--quick).
+VM_ROUNDS = 5
+VM_WAKE_GAP_US = 5000
+# The issue's targets for the sched_ext mode, measured in the VM against the
+# VM's own other modes (like with like).
+SCX_HANDOFF_UNWRAPPED_P50_TO_TRACE = 0.2    # vm-scx p50 <= 0.2 x vm-trace p50
+SCX_HANDOFF_UNWRAPPED_P50_TO_OFF = 0.01     # ... and <= 0.01 x vm-off's (the stall)
+SCX_WAKE_P50_TO_OFF = 0.5                   # wakeup_latency: vm-scx p50 <= 0.5 x vm-off
+SCX_SAME_AS_OFF = 1.05                      # within 5% of vm-off or better (times)
+SCX_SAME_AS_OFF_MIN = 0.95                  # ... (rates: requests/s)
 
 WORKLOADS = [
     Workload(
         "spawn_join", "N goroutines each doing one atomic add, joined by a WaitGroup",
-        runs=[Run(f"P{p}", {"maxprocs": p, "n": SPAWN_N}, {"maxprocs": p, "n": SPAWN_N_QUICK})
+        runs=[Run(f"P{p}", {"maxprocs": p, "n": SPAWN_N}, {"maxprocs": p, "n": SPAWN_N_QUICK},
+                  vm={"maxprocs": p, "n": 20_000}, vm_quick={"maxprocs": p, "n": 2_000},
+                  override={"pthreads": {"n": PT_SPAWN_N}}, vm_override={"pthreads": {"n": 2_000}})
               for p in (1, 2)],
         metrics=[
             Metric("ns/goroutine", "maxprocs=1", "ns", run="P1", field="ns_per_goroutine"),
@@ -523,24 +650,28 @@ WORKLOADS = [
     Workload(
         "yield_switch", "two goroutines yielding in turn on one P",
         runs=[Run("P1", {"maxprocs": 1, "iters": YIELD_ITERS},
-                  {"maxprocs": 1, "iters": YIELD_ITERS_QUICK})],
+                  {"maxprocs": 1, "iters": YIELD_ITERS_QUICK},
+                  vm={"maxprocs": 1, "iters": 50_000}, vm_quick={"maxprocs": 1, "iters": 5_000})],
         metrics=[
             Metric("ns/switch", "maxprocs=1", "ns", run="P1", field="ns_per_switch",
                    target=Target("ratio_max", 0.5)),
         ]),
     Workload(
         "fib_fanout", "recursive fib, one goroutine per call above the cutoff",
-        runs=[Run(f"P{p}", {"maxprocs": p, "n": FIB_N}, {"maxprocs": p, "n": FIB_N_QUICK})
+        runs=[Run(f"P{p}", {"maxprocs": p, "n": FIB_N}, {"maxprocs": p, "n": FIB_N_QUICK},
+                  vm={"maxprocs": p, "n": 24}, vm_quick={"maxprocs": p, "n": 18})
               for p in (1, 2)],
         metrics=[
             Metric("wall ms", "maxprocs=1", "ms", run="P1", field="wall_ms"),
-            Metric("wall ms", "maxprocs=2", "ms", run="P2", field="wall_ms"),
+            Metric("wall ms", "maxprocs=2", "ms", run="P2", field="wall_ms",
+                   target=Target("ratio_to", SCX_SAME_AS_OFF, impl="vm-scx", ref="vm-off")),
             Metric("speedup t1/t2", "maxprocs=1→2", "x", derive=fib_speedup,
                    target=Target("ratio_min", 1.0)),
         ]),
     Workload(
         "parked_memory", "N goroutines blocked forever: RSS and creation cost",
-        runs=[Run("P2", {"maxprocs": 2, "n": PARKED_N}, {"maxprocs": 2, "n": PARKED_N_QUICK})],
+        runs=[Run("P2", {"maxprocs": 2, "n": PARKED_N}, {"maxprocs": 2, "n": PARKED_N_QUICK},
+                  vm={"maxprocs": 2, "n": 20_000}, vm_quick={"maxprocs": 2, "n": 2_000})],
         metrics=[
             Metric("RSS bytes/goroutine", "maxprocs=2", "B", run="P2",
                    field="bytes_per_goroutine",
@@ -551,12 +682,15 @@ WORKLOADS = [
     Workload(
         "chan_pingpong", "round trips between two goroutines over two unbuffered channels",
         runs=[Run(f"P{p}", {"maxprocs": p, "trips": PINGPONG_TRIPS},
-                  {"maxprocs": p, "trips": PINGPONG_TRIPS_QUICK}) for p in (1, 2)],
+                  {"maxprocs": p, "trips": PINGPONG_TRIPS_QUICK},
+                  vm={"maxprocs": p, "trips": 10_000}, vm_quick={"maxprocs": p, "trips": 1_000},
+                  override={"pthreads": {"trips": PT_PINGPONG_TRIPS}}) for p in (1, 2)],
         metrics=[
             Metric("ns/round trip", "maxprocs=1", "ns", run="P1", field="ns_per_roundtrip",
                    target=Target("ratio_max", 0.5)),
             Metric("ns/round trip", "maxprocs=2", "ns", run="P2", field="ns_per_roundtrip",
-                   target=Target("ratio_max", 1.0)),
+                   target=(Target("ratio_max", 1.0),
+                           Target("ratio_to", SCX_SAME_AS_OFF, impl="vm-scx", ref="vm-off"))),
         ]),
     Workload(
         "chan_throughput", "int64s through one buffered channel (cap 1024), K producers → C consumers",
@@ -564,7 +698,10 @@ WORKLOADS = [
                   {"maxprocs": 2, "items": CHAN_ITEMS, "producers": k, "consumers": k,
                    "cap": CHAN_CAP},
                   {"maxprocs": 2, "items": CHAN_ITEMS_QUICK, "producers": k, "consumers": k,
-                   "cap": CHAN_CAP}) for k in (1, 4)],
+                   "cap": CHAN_CAP},
+                  vm={"maxprocs": 2, "items": 200_000, "producers": k, "consumers": k, "cap": CHAN_CAP},
+                  vm_quick={"maxprocs": 2, "items": 20_000, "producers": k, "consumers": k,
+                            "cap": CHAN_CAP}) for k in (1, 4)],
         metrics=[
             Metric("ns/item", "1→1, maxprocs=2", "ns", run="1x1", field="ns_per_item",
                    target=Target("ratio_max", 1.0)),
@@ -573,7 +710,8 @@ WORKLOADS = [
         ]),
     Workload(
         "timers", "N goroutines each sleeping once for 1-10 ms (same seeded durations)",
-        runs=[Run("P2", {"maxprocs": 2, "n": TIMERS_N}, {"maxprocs": 2, "n": TIMERS_N_QUICK})],
+        runs=[Run("P2", {"maxprocs": 2, "n": TIMERS_N}, {"maxprocs": 2, "n": TIMERS_N_QUICK},
+                  vm={"maxprocs": 2, "n": 5_000}, vm_quick={"maxprocs": 2, "n": 500})],
         metrics=[
             Metric("wall ms", "maxprocs=2", "ms", run="P2", field="wall_ms"),
             Metric("oversleep p50 µs", "maxprocs=2", "µs", run="P2", field="oversleep_p50_us"),
@@ -583,7 +721,9 @@ WORKLOADS = [
     Workload(
         "mutex_contention", "4 goroutines locking one mutex around a counter increment",
         runs=[Run("P2", {"maxprocs": 2, "workers": MUTEX_WORKERS, "iters": MUTEX_ITERS},
-                  {"maxprocs": 2, "workers": MUTEX_WORKERS, "iters": MUTEX_ITERS_QUICK})],
+                  {"maxprocs": 2, "workers": MUTEX_WORKERS, "iters": MUTEX_ITERS_QUICK},
+                  vm={"maxprocs": 2, "workers": MUTEX_WORKERS, "iters": 20_000},
+                  vm_quick={"maxprocs": 2, "workers": MUTEX_WORKERS, "iters": 2_000})],
         metrics=[
             Metric("ns/lock+unlock", "maxprocs=2", "ns", run="P2", field="ns_per_pair",
                    target=Target("ratio_max", 1.0)),
@@ -596,7 +736,11 @@ WORKLOADS = [
         runs=[Run(key, {"maxprocs": 1, "iters": HANDOFF_ITERS, "delay_us": HANDOFF_DELAY_US,
                         "yield_us": HANDOFF_YIELD_US, "unwrapped": u},
                   {"maxprocs": 1, "iters": HANDOFF_ITERS_QUICK, "delay_us": HANDOFF_DELAY_US,
-                   "yield_us": HANDOFF_YIELD_US, "unwrapped": u})
+                   "yield_us": HANDOFF_YIELD_US, "unwrapped": u},
+                  vm={"maxprocs": 1, "iters": 30, "delay_us": HANDOFF_DELAY_US,
+                      "yield_us": HANDOFF_YIELD_US, "unwrapped": u},
+                  vm_quick={"maxprocs": 1, "iters": 5, "delay_us": HANDOFF_DELAY_US,
+                            "yield_us": HANDOFF_YIELD_US, "unwrapped": u})
               for key, u in (("P1", 0), ("P1-unwrapped", 1))],
         metrics=[
             Metric("hand-off p50 µs", "maxprocs=1", "µs", run="P1", field="handoff_p50_us"),
@@ -607,7 +751,11 @@ WORKLOADS = [
                    target=Target("abs_max", SYSMON_CPU_MAX_PCT, "%")),
             Metric("hand-off p50 µs", "maxprocs=1, unwrapped", "µs", run="P1-unwrapped",
                    field="handoff_p50_us",
-                   target=Target("abs_max", HANDOFF_TRACE_UNWRAPPED_P50_MAX_US, "µs", impl="gmpx-trace")),
+                   target=(Target("abs_max", HANDOFF_TRACE_UNWRAPPED_P50_MAX_US, "µs", impl="gmpx-trace"),
+                           Target("ratio_to", SCX_HANDOFF_UNWRAPPED_P50_TO_TRACE, impl="vm-scx",
+                                  ref="vm-trace"),
+                           Target("ratio_to", SCX_HANDOFF_UNWRAPPED_P50_TO_OFF, impl="vm-scx",
+                                  ref="vm-off"))),
             Metric("hand-off p99 µs", "maxprocs=1, unwrapped", "µs", run="P1-unwrapped",
                    field="handoff_p99_us",
                    target=Target("abs_max", HANDOFF_TRACE_UNWRAPPED_P99_MAX_US, "µs", impl="gmpx-trace")),
@@ -619,10 +767,14 @@ WORKLOADS = [
     Workload(
         "preempt_latency", "a call-free spinner holds the only P; lateness of 1 ms sleeps",
         runs=[Run("P1", {"maxprocs": 1, "iters": PREEMPT_ITERS, "sleep_us": PREEMPT_SLEEP_US},
-                  {"maxprocs": 1, "iters": PREEMPT_ITERS_QUICK, "sleep_us": PREEMPT_SLEEP_US}),
+                  {"maxprocs": 1, "iters": PREEMPT_ITERS_QUICK, "sleep_us": PREEMPT_SLEEP_US},
+                  vm={"maxprocs": 1, "iters": 50, "sleep_us": PREEMPT_SLEEP_US},
+                  vm_quick={"maxprocs": 1, "iters": 10, "sleep_us": PREEMPT_SLEEP_US}),
               Run("P1-q1ms", {"maxprocs": 1, "iters": PREEMPT_ITERS, "sleep_us": PREEMPT_SLEEP_US},
                   {"maxprocs": 1, "iters": PREEMPT_ITERS_QUICK, "sleep_us": PREEMPT_SLEEP_US},
-                  env={"GX_QUANTUM": PREEMPT_SHORT_QUANTUM}, programs=("gmpx",))],
+                  env={"GX_QUANTUM": PREEMPT_SHORT_QUANTUM}, programs=("gmpx",),
+                  vm={"maxprocs": 1, "iters": 100, "sleep_us": PREEMPT_SLEEP_US},
+                  vm_quick={"maxprocs": 1, "iters": 20, "sleep_us": PREEMPT_SLEEP_US})],
         metrics=[
             Metric("lateness p50 µs", "maxprocs=1", "µs", run="P1", field="late_p50_us"),
             Metric("lateness p99 µs", "maxprocs=1", "µs", run="P1", field="late_p99_us",
@@ -631,7 +783,9 @@ WORKLOADS = [
                    run="P1-q1ms", field="late_p50_us"),
             Metric("lateness p99 µs", f"maxprocs=1, GX_QUANTUM={PREEMPT_SHORT_QUANTUM}", "µs",
                    run="P1-q1ms", field="late_p99_us",
-                   target=Target("abs_max", PREEMPT_P99_MAX_US[PREEMPT_SHORT_QUANTUM], "µs")),
+                   target=(Target("abs_max", PREEMPT_P99_MAX_US[PREEMPT_SHORT_QUANTUM], "µs"),
+                           Target("abs_max", PREEMPT_P99_MAX_US[PREEMPT_SHORT_QUANTUM], "µs",
+                                  impl="vm-scx"))),
         ]),
     Workload(
         "netpoll_echo", f"echo server, goroutine per connection; one C client (threads + epoll) "
@@ -639,11 +793,17 @@ WORKLOADS = [
         runs=[Run("P2", {"maxprocs": 2, "conns": ECHO_CONNS, "trips": ECHO_TRIPS, "size": ECHO_SIZE,
                          "threads": ECHO_CLIENT_THREADS},
                   {"maxprocs": 2, "conns": ECHO_CONNS_QUICK, "trips": ECHO_TRIPS_QUICK, "size": ECHO_SIZE,
-                   "threads": ECHO_CLIENT_THREADS})],
+                   "threads": ECHO_CLIENT_THREADS},
+                  vm={"maxprocs": 2, "conns": 100, "trips": 50, "size": ECHO_SIZE,
+                      "threads": ECHO_CLIENT_THREADS},
+                  vm_quick={"maxprocs": 2, "conns": 20, "trips": 10, "size": ECHO_SIZE,
+                            "threads": ECHO_CLIENT_THREADS})],
         metrics=[
-            Metric("requests/s", f"maxprocs=2, {ECHO_CONNS} conns", "req/s", run="P2",
-                   field="requests_per_s", target=Target("ratio_min", 1.0)),
-            Metric("round trip p99 µs", f"maxprocs=2, {ECHO_CONNS} conns", "µs", run="P2",
+            Metric("requests/s", f"maxprocs=2, {ECHO_CONNS} conns (VM: 100)", "req/s", run="P2",
+                   field="requests_per_s",
+                   target=(Target("ratio_min", 1.0),
+                           Target("ratio_to_min", SCX_SAME_AS_OFF_MIN, impl="vm-scx", ref="vm-off"))),
+            Metric("round trip p99 µs", f"maxprocs=2, {ECHO_CONNS} conns (VM: 100)", "µs", run="P2",
                    field="lat_p99_us"),
             Metric("server CPU µs/request", "maxprocs=2", "µs", run="P2", field="server_cpu_us_per_req"),
         ],
@@ -661,17 +821,31 @@ WORKLOADS = [
             Metric("latency p99 µs", f"maxprocs=2, wrk -c{HTTP_CONNS}", "µs", run="P2", field="lat_p99_us"),
             Metric("server CPU µs/request", "maxprocs=2", "µs", run="P2", field="server_cpu_us_per_req"),
         ],
-        driver=drive_http_hello),
+        driver=drive_http_hello, vm=False),
     Workload(
         "idle_cost", f"{IDLE_N} goroutines parked on a waitgroup while main sleeps {IDLE_MS // 1000} s "
         f"(--quick: {IDLE_MS_QUICK // 1000} s): the process's CPU time and context switches in that window",
         runs=[Run("P2", {"maxprocs": 2, "n": IDLE_N, "idle_ms": IDLE_MS},
-                  {"maxprocs": 2, "n": IDLE_N, "idle_ms": IDLE_MS_QUICK})],
+                  {"maxprocs": 2, "n": IDLE_N, "idle_ms": IDLE_MS_QUICK},
+                  vm={"maxprocs": 2, "n": IDLE_N, "idle_ms": 2_000},
+                  vm_quick={"maxprocs": 2, "n": 100, "idle_ms": 300})],
         metrics=[
             Metric("idle CPU µs", "maxprocs=2", "µs", run="P2", field="idle_cpu_us",
                    target=Target("ratio_to", IDLE_TRACE_MAX_RATIO, impl="gmpx-trace", ref="gmpx")),
             Metric("idle CPU % of one CPU", "maxprocs=2", "%", run="P2", field="idle_cpu_pct"),
             Metric("context switches", "maxprocs=2", "", run="P2", field="wakeups"),
+        ]),
+    Workload(
+        "wakeup_latency", "main sleeps (every P idle), spawns a goroutine and keeps its own P busy: "
+        "spawn to the goroutine's first instruction on the other, idle P (woken by wakep)",
+        runs=[Run("P2", {"maxprocs": 2, "iters": WAKE_ITERS, "gap_us": WAKE_GAP_US},
+                  {"maxprocs": 2, "iters": WAKE_ITERS_QUICK, "gap_us": WAKE_GAP_US},
+                  vm={"maxprocs": 2, "iters": 200, "gap_us": VM_WAKE_GAP_US},
+                  vm_quick={"maxprocs": 2, "iters": 30, "gap_us": VM_WAKE_GAP_US})],
+        metrics=[
+            Metric("wake p50 µs", "maxprocs=2", "µs", run="P2", field="wake_p50_us",
+                   target=Target("ratio_to", SCX_WAKE_P50_TO_OFF, impl="vm-scx", ref="vm-off")),
+            Metric("wake p99 µs", "maxprocs=2", "µs", run="P2", field="wake_p99_us"),
         ]),
 ]
 
@@ -785,11 +959,14 @@ class Options:
     make: bool
     lib: str
     ldlibs: list
+    vm_rounds: int = 1
+    vm_smp: int = 4
+    plots_dir: str = ""
 
 
 def run_program(opts, impl, wl, run, rnd, daemon=None):
     """Runs one workload program once; returns a sample dict."""
-    args = run.quick if opts.quick else run.args
+    args = run.args_for(impl, opts.quick)
     cmd = [str(PROGRAM_SETS[impl.programs].path(wl.name))]
     cmd += [f"--{k}={v}" for k, v in args.items()]
     env = dict(os.environ)
@@ -800,7 +977,7 @@ def run_program(opts, impl, wl, run, rnd, daemon=None):
     if impl.daemon and daemon is not None:
         env.update(daemon.env())
     env.update(run.env)
-    sample = {"round": rnd, "impl": impl.name, "workload": wl.name, "run": run.key,
+    sample = {"round": rnd, "impl": impl.name, "where": "host", "workload": wl.name, "run": run.key,
               "cmd": cmd, "ok": False}
     if run.env:
         sample["env"] = run.env
@@ -820,6 +997,13 @@ def run_program(opts, impl, wl, run, rnd, daemon=None):
         sample["error"] = str(e)
         return sample
     sample["process_s"] = round(time.monotonic() - t0, 6)
+    return check_sample(sample, impl, wl, returncode, stdout, stderr, daemon)
+
+
+def check_sample(sample, impl, wl, returncode, stdout, stderr, daemon=None):
+    """Fills in a sample from a program's exit status and output: its
+    metrics if it printed one line of JSON naming the workload and ended in
+    its implementation's kernel-assist mode, else the error."""
     sample["exit"] = returncode
     if stderr.strip():
         sample["stderr"] = stderr.strip()[-2000:]
@@ -853,6 +1037,341 @@ def run_program(opts, impl, wl, run, rnd, daemon=None):
     return sample
 
 
+# --------------------------------------------------------------------------
+# The VM part: the same programs in a sched_ext guest (tools/vmtest).
+# --------------------------------------------------------------------------
+
+VMTEST = REPO / "tools" / "vmtest" / "vmtest.sh"
+VM_DIR = OUT / "vm"                     # the guest script, its raw output
+VM_SMP, VM_MEM_MB = 4, 2048
+VM_RUN_TIMEOUT = {"full": 120, "quick": 20}   # one program in the guest (s)
+VM_DAEMON_WAIT_S = 30                   # for the guest's gmpx-sched socket
+# The guest's daemons: mode -> (socket, pin directory); the sockets are the
+# ones the VM implementations' GX_KASSIST_SOCK name.
+GUEST_DAEMONS = {"trace": ("/run/gx-trace.sock", "/sys/fs/bpf/gx-trace"),
+                 "scx": ("/run/gx-scx.sock", "/sys/fs/bpf/gx-scx")}
+# A program every kernel-assist mode is probed with before the columns run:
+# it must end in its mode, else the column is skipped with its reason.
+VM_PROBE = ("spawn_join", {"maxprocs": 2, "n": 100})
+
+
+def shq(x):
+    """Quotes a word for the guest's sh."""
+    x = str(x)
+    if re.fullmatch(r"[A-Za-z0-9_./:=,+-]+", x):
+        return x
+    return "'" + x.replace("'", "'\\''") + "'"
+
+
+def guest_path(path):
+    """Where a file under the checkout lands in the guest (vmtest copies a
+    relative PATH to /work/PATH, and runs the command in /work)."""
+    return str(Path(path).relative_to(REPO))
+
+
+GUEST_PRELUDE = r'''# generated by tools/bench/run.py: the VM part of the benchmarks.
+# Prints "@@" lines the runner parses: @@INFO k v, @@SKIP impl reason,
+# @@S impl workload run round, @@R status, @@O/@@E program stdout/stderr,
+# @@SO/@@SE server stdout/stderr, @@CPU server CPU ticks, @@SRC server status, @@END.
+export LC_ALL=C
+echo "@@INFO uname $(uname -r)"
+echo "@@INFO nproc $(nproc)"
+echo "@@INFO sched_ext $(cat /sys/kernel/sched_ext/state 2>/dev/null || echo absent)"
+echo "@@INFO btf $([ -r /sys/kernel/btf/vmlinux ] && echo yes || echo no)"
+echo "@@INFO loadavg_start $(cat /proc/loadavg)"
+T0=$(cut -d' ' -f1 /proc/uptime)
+up() { cut -d' ' -f1 /proc/uptime; }
+emit() { # emit STATUS [KEY]: the last program's output, tagged; a timeout
+	# (busybox timeout: 143) marks KEY hung: later rounds do not run it again
+	[ "$1" != 143 ] && [ "$1" != 124 ] || [ -z "$2" ] || eval "hung_$2=1"
+	echo "@@R $1 $(up)"
+	sed 's/^/@@O /' /tmp/o
+	sed 's/^/@@E /' /tmp/e
+	echo "@@END"
+}
+# daemon MODE SOCK PINS: start gmpx-sched in MODE; on failure print a SKIP
+# for the implementations that need it and set skip_MODE.
+daemon() {
+	rm -f "$2"
+	build/gmpx-sched --mode "$1" --socket "$2" --pin-dir "$3" >"/tmp/gx-$1.log" 2>&1 &
+	eval "pid_$1=$!"
+	i=0
+	while [ ! -S "$2" ] && [ $i -lt $((DAEMON_WAIT * 10)) ] && kill -0 "$(eval echo \$pid_$1)" 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ -S "$2" ]; then
+		echo "@@INFO daemon_$1 up after $((i / 10)).$((i % 10)) s"
+		return 0
+	fi
+	why=$(grep -v '^ *$' "/tmp/gx-$1.log" | tail -n 1)
+	if kill -0 "$(eval echo \$pid_$1)" 2>/dev/null; then
+		why="no socket $2 after $DAEMON_WAIT s: $why"
+	fi
+	eval "skip_$1=1"
+	echo "@@DSKIP $1 gmpx-sched --mode $1: ${why:-exited with no output}"
+}
+# probe MODE SOCK CMD...: a tiny program in MODE must end in MODE.
+probe() {
+	m=$1 s=$2
+	shift 2
+	echo "@@INFO probe_$m $*"
+	GX_KASSIST=$m GX_KASSIST_SOCK=$s timeout 60 "$@" >/tmp/o 2>/tmp/e
+	rc=$?
+	if ! grep -q "\"kassist\":\"$m\"" /tmp/o; then
+		why=$(grep 'kassist' /tmp/e | tail -n 1)
+		[ -n "$why" ] || why="the probe ($*) exited $rc in mode '$(sed -n 's/.*"kassist":"\([a-z]*\)".*/\1/p' /tmp/o)', not $m: $(tail -n 1 /tmp/e)"
+		eval "skip_$m=1"
+		echo "@@DSKIP $m $why"
+	fi
+}
+# notrun KEY: a program that timed out in an earlier round is not run again.
+notrun() {
+	echo "@@R 125 $(up)"
+	echo "@@E not run: it timed out in an earlier round"
+	echo "@@END"
+}
+# server TIMEOUT SERVER_CMD -- CLIENT_CMD...: a server workload.
+server() {
+	tmo=$1
+	shift
+	srv=""
+	while [ "$1" != "--" ]; do srv="$srv $(printf "'%s'" "$1")"; shift; done
+	shift
+	eval "exec $srv" >/tmp/so 2>/tmp/se &
+	spid=$!
+	port=""
+	i=0
+	while [ -z "$port" ] && [ $i -lt 300 ] && kill -0 $spid 2>/dev/null; do
+		port=$(sed -n 's/^listening on .*:\([0-9][0-9]*\)$/\1/p' /tmp/so | head -n 1)
+		[ -n "$port" ] || sleep 0.1
+		i=$((i + 1))
+	done
+	if [ -z "$port" ]; then
+		kill -KILL $spid 2>/dev/null; wait $spid
+		echo "server did not print 'listening on :PORT'" >/tmp/e
+		: >/tmp/o
+		emit 1
+		return
+	fi
+	timeout "$tmo" "$@" --port="$port" >/tmp/o 2>/tmp/e
+	rc=$?
+	cpu=$(awk '{print $14 + $15}' /proc/$spid/stat 2>/dev/null)
+	kill -TERM $spid 2>/dev/null
+	i=0
+	while kill -0 $spid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	kill -KILL $spid 2>/dev/null
+	wait $spid
+	src=$?
+	echo "@@CPU ${cpu:-}"
+	echo "@@SRC $src"
+	sed 's/^/@@SO /' /tmp/so
+	sed 's/^/@@SE /' /tmp/se
+	emit $rc
+}
+'''
+
+
+def guest_script(opts, workloads, impls, rounds):
+    """The guest's sh script: the daemons, the probes, then every workload x
+    run x VM implementation for `rounds` rounds (implementations rotated
+    each round, as on the host), and the daemons stopped."""
+    tmo = VM_RUN_TIMEOUT["quick" if opts.quick else "full"]
+    out = [GUEST_PRELUDE, f"DAEMON_WAIT={VM_DAEMON_WAIT_S}"]
+    modes = [i.guest_daemon for i in impls if i.guest_daemon]
+    for m in modes:
+        sock, pins = GUEST_DAEMONS[m]
+        out.append(f"daemon {m} {sock} {pins}")
+    probe_bin = guest_path(PROGRAM_SETS["gmpx"].path(VM_PROBE[0]))
+    for m in modes:
+        sock, _ = GUEST_DAEMONS[m]
+        out.append(f'[ -n "$skip_{m}" ] || probe {m} {sock} {probe_bin} ' +
+                   " ".join(f"--{k}={v}" for k, v in VM_PROBE[1].items()))
+    for rnd in range(rounds):
+        order = impls[rnd % len(impls):] + impls[:rnd % len(impls)]
+        for wl in workloads:
+            for run in wl.runs:
+                for impl in order:
+                    if not PROGRAM_SETS[impl.programs].has(wl.name) or not run.applies(impl):
+                        continue
+                    args = run.args_for(impl, opts.quick)
+                    env = {**impl.env, **run.env}
+                    envs = " ".join(f"{k}={shq(v)}" for k, v in env.items())
+                    prog = guest_path(PROGRAM_SETS[impl.programs].path(wl.name))
+                    tag = f'echo "@@S {impl.name} {wl.name} {run.key} {rnd} $(up)"'
+                    guard = f'[ -n "$skip_{impl.guest_daemon}" ] || ' if impl.guest_daemon else ""
+                    key = re.sub(r"[^A-Za-z0-9]", "_", f"{impl.name}_{wl.name}_{run.key}")
+                    if wl.name == "netpoll_echo":
+                        client = guest_path(helper_path("netpoll_echo_client"))
+                        cargs = " ".join(f"--{k}={args[k]}" for k in ("conns", "trips", "size", "threads"))
+                        line = (f"{tag}; server {tmo} {'env ' + envs + ' ' if envs else ''}{prog} "
+                                f"--maxprocs={args['maxprocs']} --port=0 -- {client} {cargs}")
+                        out.append(guard + "{ " + line + "; }" if guard else line)
+                    elif wl.driver:
+                        continue
+                    else:
+                        argv = " ".join(f"--{k}={shq(v)}" for k, v in args.items())
+                        line = (f'{tag}; if [ -n "$hung_{key}" ]; then notrun; else '
+                                f"{envs + ' ' if envs else ''}timeout {tmo} {prog} {argv} "
+                                f">/tmp/o 2>/tmp/e; emit $? {key}; fi")
+                        out.append(guard + "{ " + line + "; }" if guard else line)
+    for m in modes:
+        out.append(f'[ -n "$skip_{m}" ] || {{ tail -n 3 /tmp/gx-{m}.log | sed "s/^/@@LOG {m} /"; '
+                   f'kill -TERM $pid_{m} 2>/dev/null; wait $pid_{m}; }}')
+    out.append('echo "@@INFO loadavg_end $(cat /proc/loadavg)"')
+    out.append('echo "@@INFO guest_seconds $(awk -v t0=$T0 \'{print $1 - t0}\' /proc/uptime)"')
+    out.append("exit 0")
+    return "\n".join(out) + "\n"
+
+
+def parse_vm_output(opts, text, workloads, impls):
+    """The guest's tagged output -> (samples, skipped, info)."""
+    wls = {w.name: w for w in workloads}
+    by_name = {i.name: i for i in impls}
+    samples, skipped, info = [], {}, {}
+    cur = None
+
+    def finish(cur):
+        impl, wl, run = by_name[cur["impl"]], wls[cur["workload"]], cur["run_obj"]
+        out, err = "".join(cur["O"]), "".join(cur["E"])
+        rc = cur.get("rc", 1)
+        sample = {"round": cur["round"], "impl": impl.name, "where": "vm", "workload": wl.name,
+                  "run": run.key, "cmd": cur["cmd"], "ok": False}
+        if "guest_s" in cur:
+            sample["process_s"] = cur["guest_s"]     # guest uptime, 10 ms resolution
+        if run.env:
+            sample["env"] = run.env
+        if "CPU" in cur or "SRC" in cur:     # a server workload
+            ticks = cur.get("CPU")
+            cpu = float(ticks) / 100 if ticks not in (None, "") else None   # USER_HZ
+            rc, out, err = echo_result(run.args_for(impl, opts.quick), rc, out, err,
+                                       cur.get("SRC", 1), "".join(cur["SO"]), "".join(cur["SE"]), cpu)
+        if rc == 125 and "not run:" in err:
+            sample["exit"] = None
+            sample["error"] = "not run: it timed out in an earlier round"
+            return sample
+        if rc == 143 or rc == 124:
+            sample["exit"] = rc
+            sample["error"] = f"timed out in the guest (timeout {cur['tmo']} s)"
+            if err.strip():
+                sample["stderr"] = err.strip()[-2000:]
+            return sample
+        return check_sample(sample, impl, wl, rc, out, err)
+
+    for line in text.splitlines(keepends=True):
+        if not line.startswith("@@"):
+            continue
+        tag, _, body = line[2:].rstrip("\r\n").partition(" ")
+        if tag == "INFO":
+            k, _, v = body.partition(" ")
+            info[k] = v
+        elif tag == "DSKIP":
+            mode, _, why = body.partition(" ")
+            for i in impls:
+                if i.guest_daemon == mode:
+                    skipped[i.name] = why
+        elif tag == "LOG":
+            mode, _, v = body.partition(" ")
+            info.setdefault(f"daemon_{mode}_log", []).append(v)
+        elif tag == "S":
+            f = body.split()
+            wl = wls.get(f[1])
+            run = next((r for r in wl.runs if r.key == f[2]), None) if wl else None
+            if f[0] not in by_name or run is None:
+                cur = None
+                continue
+            impl = by_name[f[0]]
+            cur = {"impl": f[0], "workload": f[1], "run": f[2], "run_obj": run, "round": int(f[3]),
+                   "t0": f[4] if len(f) > 4 else None,
+                   "O": [], "E": [], "SO": [], "SE": [],
+                   "tmo": VM_RUN_TIMEOUT["quick" if opts.quick else "full"],
+                   "cmd": [guest_path(PROGRAM_SETS[impl.programs].path(f[1]))] +
+                          [f"--{k}={v}" for k, v in run.args_for(impl, opts.quick).items()]}
+        elif cur is None:
+            continue
+        elif tag == "R":
+            f = body.split()
+            cur["rc"] = int(f[0]) if f and f[0].lstrip("-").isdigit() else 1
+            try:
+                cur["guest_s"] = round(float(f[1]) - float(cur["t0"]), 2)
+            except (IndexError, TypeError, ValueError):
+                pass
+        elif tag in ("O", "E", "SO", "SE"):
+            cur[tag].append(body + "\n")
+        elif tag == "CPU":
+            cur["CPU"] = body.strip()
+        elif tag == "SRC":
+            cur["SRC"] = int(body) if body.strip().isdigit() else 1
+        elif tag == "END":
+            samples.append(finish(cur))
+            cur = None
+    return samples, skipped, info
+
+
+def run_vm(opts, workloads, impls, built):
+    """Boots the VM once and runs every VM implementation in it. Returns
+    (samples, skipped, failures, info); a VM that cannot be had (vmtest.sh
+    exits 4: no qemu, no kernel) skips every VM column with its reason."""
+    skipped, failures, info = {}, [], {"smp": opts.vm_smp, "mem_mb": VM_MEM_MB}
+    impls = [i for i in impls if built.get(i.programs)]
+    workloads = [w for w in workloads if w.vm]
+    if not impls or not workloads:
+        return [], skipped, failures, info
+    if not os.access(VMTEST, os.X_OK):
+        return [], {i.name: f"{VMTEST.relative_to(REPO)} is missing" for i in impls}, failures, info
+    for i in impls:
+        if i.guest_daemon and not os.access(SCHED_BIN, os.X_OK):
+            skipped[i.name] = (f"{SCHED_BIN.relative_to(REPO)} is not built "
+                               "(make gmpx-sched: needs clang, bpftool and libbpf)")
+    impls = [i for i in impls if i.name not in skipped]
+    rounds = opts.vm_rounds
+    VM_DIR.mkdir(parents=True, exist_ok=True)
+    script = VM_DIR / "guest.sh"
+    script.write_text(guest_script(opts, workloads, impls, rounds))
+    copies = []
+    for pset in dict.fromkeys(i.programs for i in impls):
+        d = PROGRAM_SETS[pset].path("x").parent
+        copies += ["--copy", guest_path(d)]
+    if any(w.name == "netpoll_echo" for w in workloads):
+        copies += ["--copy", guest_path(helper_path("netpoll_echo_client"))]
+    if any(i.guest_daemon for i in impls):
+        copies += ["--copy", guest_path(SCHED_BIN)]
+    # The guest's whole run: the sum of what its programs may take, bounded.
+    nruns = script.read_text().count('echo "@@S ')
+    tmo = min(120 + nruns * (8 if opts.quick else 30), 600 if opts.quick else 3600)
+    # A snapshot of vmtest.sh: bash reads a script as it runs, and the guest
+    # runs for minutes; an edit of the original meanwhile must not break it.
+    vmtest = VM_DIR / "vmtest.sh"
+    shutil.copyfile(VMTEST, vmtest)
+    cmd = ["bash", str(vmtest), "--smp", str(opts.vm_smp), "--mem", str(VM_MEM_MB), "--timeout", str(tmo),
+           *copies, "--script", guest_path(script)]
+    print("+ " + " ".join(cmd), file=sys.stderr)
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       errors="replace")
+    info["wall_s"] = round(time.monotonic() - t0, 1)
+    (VM_DIR / "output").write_text(p.stdout)
+    (VM_DIR / "vmtest.log").write_text(p.stderr)
+    for line in p.stderr.splitlines():
+        if line.startswith("vmtest: kernel "):
+            info["kernel_package"] = line[len("vmtest: kernel "):]
+    if p.returncode == 4:
+        why = next((ln.split("SKIP: ", 1)[1] for ln in p.stderr.splitlines() if "SKIP: " in ln),
+                   "tools/vmtest/vmtest.sh skipped")
+        return [], {i.name: f"no VM: {why}" for i in impls} | skipped, failures, info
+    samples, vskipped, ginfo = parse_vm_output(opts, p.stdout, workloads, impls)
+    info.update(ginfo)
+    skipped.update(vskipped)
+    if p.returncode != 0:
+        tail = " ".join(p.stderr.strip().splitlines()[-3:])
+        failures.append({"stage": "vm", "error": f"tools/vmtest/vmtest.sh exited {p.returncode}: {tail}"})
+        print(f"bench: the VM failed (exit {p.returncode}); its last lines:\n{p.stderr[-3000:]}",
+              file=sys.stderr)
+    # Samples of a skipped column (its probe failed) are not results.
+    samples = [s for s in samples if s["impl"] not in skipped]
+    return samples, skipped, failures, info
+
+
 def fmt_num(v):
     if v is None:
         return "—"
@@ -866,7 +1385,7 @@ def fmt_num(v):
 
 
 def summarize(opts, workloads, impls, samples):
-    """Medians per (workload, run, impl, field) and the table rows."""
+    """Medians per (workload, impl, run, field) and the table rows."""
     medians = {}
     for wl in workloads:
         for run in wl.runs:
@@ -893,38 +1412,49 @@ def summarize(opts, workloads, impls, samples):
                     values[name] = m.derive(med)
                 else:
                     values[name] = med.get(m.run, {}).get(m.field)
-            base = values.get(BASELINE)
-            ratios, met = {}, {}
-            for name in names:
-                if name == BASELINE:
-                    continue
-                v = values.get(name)
-                ratios[name] = v / base if v is not None and base else None
-                if m.target and m.target.applies(name):
-                    met[name] = m.target.met(v, ratios[name], values)
+            ratios = {}
+            for a, b in RATIOS:
+                if a in names and b in names:
+                    va, vb = values.get(a), values.get(b)
+                    ratios[f"{a}/{b}"] = va / vb if va is not None and vb else None
+            met, texts = {}, []
+            for t in targets_of(m):
+                if (t.impl and t.impl not in names or t.ref and t.ref not in names
+                        or not t.impl and not any(is_subject(n) for n in names)):
+                    continue        # about a column this run does not have
+                texts.append(t.text())
+                for name in names:
+                    if not t.applies(name):
+                        continue
+                    base = values.get(BASELINE)
+                    v = values.get(name)
+                    r = v / base if v is not None and base else None
+                    ok = t.met(v, r, values)
+                    # Every target about an implementation must hold; one
+                    # that cannot be judged (a value missing) leaves it open.
+                    if name not in met or met[name] is True or ok is False:
+                        met[name] = ok if met.get(name) is not False else False
             rows.append({"workload": wl.name, "metric": m.name, "param": m.param,
                          "unit": m.unit, "values": values, "ratios": ratios,
-                         "target": m.target.text() if m.target else None, "met": met})
+                         "target": "; ".join(texts) or None, "met": met})
     return medians, rows
 
 
 def table(rows, impls, markdown):
     names = [i.name for i in impls]
-    others = [n for n in names if n != BASELINE]
-    subjects = [n for n in others if is_subject(n)]
-    head = ["workload", "metric", "param"] + names
-    head += [f"{n}/{BASELINE}" for n in others] if BASELINE in names else []
-    head += ["target"]
-    head += ["met"] if len(subjects) == 1 else [f"met {n}" for n in subjects]
-    first_text = len(head) - (1 + max(len(subjects), 1 if subjects else 0))
+    heads = [i.head for i in impls]
+    ratio_keys = [f"{a}/{b}" for a, b in RATIOS if a in names and b in names]
+    ratio_heads = [RATIO_HEADS[(a, b)] for a, b in RATIOS if a in names and b in names]
+    subjects = [n for n in names if any(n in r["met"] for r in rows)]
+    head = ["workload", "metric", "param"] + heads + ratio_heads + ["target"]
+    head += [f"met {IMPL_BY_NAME[n].head}" for n in subjects]
+    first_text = 3 + len(heads) + len(ratio_heads)
     numeric = lambda i: 3 <= i < first_text   # medians and ratios: right-aligned
     body = []
     for r in rows:
         line = [r["workload"], r["metric"], r["param"]]
         line += [fmt_num(r["values"].get(n)) for n in names]
-        if BASELINE in names:
-            line += ["—" if r["ratios"].get(n) is None else f"{r['ratios'][n]:.2f}"
-                     for n in others]
+        line += ["—" if r["ratios"].get(k) is None else f"{r['ratios'][k]:.2f}" for k in ratio_keys]
         line += [r["target"] or "info"]
         for n in subjects:
             ok = r["met"].get(n)
@@ -940,6 +1470,85 @@ def table(rows, impls, markdown):
         (c.rjust(w) if numeric(i) else c.ljust(w))
         for i, (c, w) in enumerate(zip(line, widths))).rstrip()
     return "\n".join([fmt(head), fmt(["-" * w for w in widths])] + [fmt(ln) for ln in body])
+
+
+# --------------------------------------------------------------------------
+# Plots: one SVG per table row, gnuplot.
+# --------------------------------------------------------------------------
+
+def slug(text):
+    return re.sub(r"[^A-Za-z0-9]+", "-", text.replace("µ", "u").replace("→", "to")).strip("-").lower()
+
+
+def plot_name(row):
+    return f"{row['workload']}.{slug(row['metric'])}.{slug(row['param'])}.svg"
+
+
+def gp_str(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_plots(rows, impls, plots_dir, vm_info):
+    """build/bench/plots/<workload>.<metric>.<param>.svg: per row of the
+    table, grouped bars of every implementation's median, the host's and
+    the VM's in two panels (their scales differ: the VM is emulated).
+    Returns (number written, None) or (0, why not)."""
+    gnuplot = shutil.which("gnuplot")
+    if not gnuplot:
+        return 0, "gnuplot is not installed (tools/install-deps.sh bench: gnuplot-nox)"
+    plots_dir = Path(plots_dir)
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    for old in plots_dir.glob("*.svg"):
+        old.unlink()
+    data_dir = OUT / "plot-data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    groups = [("host", [i for i in impls if i.where == "host"]),
+              (f"VM (QEMU TCG, -smp {vm_info.get('smp', '?')}, partial mode)",
+               [i for i in impls if i.where == "vm"])]
+    groups = [(t, g) for t, g in groups if g]
+    colors = {"gmpx": "#1f77b4", "gmpx-trace": "#2ca02c", "go": "#7f7f7f", "pthreads": "#ff7f0e",
+              "vm-off": "#1f77b4", "vm-trace": "#2ca02c", "vm-scx": "#d62728", "vm-go": "#7f7f7f",
+              "vm-pthreads": "#ff7f0e"}
+    script = []
+    n = 0
+    for k, r in enumerate(rows):
+        if not any(v is not None for v in r["values"].values()):
+            continue
+        name = plot_name(r)
+        script += ["reset", f"set terminal svg size {360 * len(groups) + 80},380 dynamic noenhanced "
+                   'font "sans,11" background "#ffffff"', "set bmargin 6",
+                   f"set output {gp_str(str(plots_dir / name))}",
+                   f"set multiplot layout 1,{len(groups)} title "
+                   f"{gp_str(r['workload'] + ': ' + r['metric'] + ' (' + r['param'] + ')')}",
+                   "set style fill solid 0.85 border -1", "set boxwidth 0.7", "set grid ytics",
+                   "set yrange [0:*]", "set xtics nomirror rotate by -30", "unset key",
+                   f"set ylabel {gp_str(r['unit'] or r['metric'])}"]
+        for title, group in groups:
+            dat = data_dir / f"{k}-{slug(title)[:4]}.dat"
+            lines = []
+            for j, i in enumerate(group):
+                v = r["values"].get(i.name)
+                lines.append(f"{j} {gp_str(i.head)} {'NaN' if v is None else repr(float(v))} "
+                             f"{int(colors.get(i.name, '#444444')[1:], 16)} "
+                             f"{gp_str('' if v is None else fmt_num(v))}")
+            dat.write_text("\n".join(lines) + "\n")
+            have = any(r["values"].get(i.name) is not None for i in group)
+            script += [f"set title {gp_str(title)}", f"set xrange [-0.6:{len(group) - 0.4}]"]
+            if have:
+                script.append(f"plot {gp_str(str(dat))} using 1:3:4:xtic(2) with boxes lc rgb variable, "
+                              f"'' using 1:3:5 with labels offset 0,0.7 font \"sans,9\"")
+            else:
+                script += ["set yrange [0:1]", 'set label 1 "no data" at graph 0.5,0.5 center',
+                           f"plot {gp_str(str(dat))} using 1:(NaN):xtic(2) with boxes",
+                           "unset label 1", "set yrange [0:*]"]
+        script.append("unset multiplot")
+        n += 1
+    gp = data_dir / "plots.gp"
+    gp.write_text("\n".join(script) + "\n")
+    p = subprocess.run([gnuplot, str(gp)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if p.returncode != 0:
+        return 0, f"gnuplot failed: {p.stdout.strip()[-500:]}"
+    return n, None
 
 
 def cmd_out(cmd, **kw):
@@ -991,20 +1600,28 @@ def loadavg1(text):
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(
-        description="Run the gmpx benchmarks side by side with their Go peers.")
+        description="Run the gmpx benchmarks side by side with Go and pthreads, on the host and "
+                    "in a sched_ext VM.")
     ap.add_argument("--quick", action="store_true",
                     help="tiny sizes and 1 round (checks that everything runs; "
                          "the numbers mean nothing)")
     ap.add_argument("--rounds", type=int, help=f"rounds (default {DEFAULT_ROUNDS}; 1 with --quick)")
+    ap.add_argument("--vm-rounds", type=int,
+                    help=f"rounds in the VM (default {VM_ROUNDS}; 1 with --quick)")
+    ap.add_argument("--vm-smp", type=int, default=VM_SMP, help=f"the guest's CPUs (default {VM_SMP})")
+    ap.add_argument("--no-vm", action="store_true", help="host only: leave out the VM columns")
+    ap.add_argument("--vm-only", action="store_true", help="the VM columns only")
     ap.add_argument("--only", help="comma-separated workloads (default: all): "
                     + ",".join(w.name for w in WORKLOADS))
     ap.add_argument("--impl", help="comma-separated implementations (default: all): "
                     + ",".join(i.name for i in IMPLS))
     ap.add_argument("--json", default=str(DEFAULT_JSON),
                     help=f"where to write the results (default {DEFAULT_JSON.relative_to(REPO)})")
+    ap.add_argument("--plots-dir", default=str(DEFAULT_PLOTS),
+                    help=f"where the SVG plots go (default {DEFAULT_PLOTS.relative_to(REPO)})")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     ap.add_argument("--no-make", dest="make", action="store_false",
-                    help="do not run 'make lib' first (use the library as it is)")
+                    help="do not run 'make lib' (and 'make gmpx-sched') first")
     ap.add_argument("--lib", help=f"gmpx static library (default {DEFAULT_LIB.relative_to(REPO)}; "
                     "implies --no-make)")
     ap.add_argument("--ldlibs", default="-pthread",
@@ -1021,22 +1638,33 @@ def parse_args(argv):
         return [k for k in known if k in want]
 
     rounds = a.rounds if a.rounds is not None else (1 if a.quick else DEFAULT_ROUNDS)
-    if rounds < 1:
-        ap.error("--rounds must be >= 1")
+    vm_rounds = a.vm_rounds if a.vm_rounds is not None else (1 if a.quick else VM_ROUNDS)
+    if rounds < 1 or vm_rounds < 1:
+        ap.error("--rounds and --vm-rounds must be >= 1")
+    if a.no_vm and a.vm_only:
+        ap.error("--no-vm and --vm-only exclude each other")
+    impls = pick(a.impl, [i.name for i in IMPLS], "implementation")
+    if a.no_vm:
+        impls = [n for n in impls if IMPL_BY_NAME[n].where != "vm"]
+    if a.vm_only:
+        impls = [n for n in impls if IMPL_BY_NAME[n].where == "vm"]
     return Options(
         rounds=rounds, quick=a.quick,
         only=pick(a.only, [w.name for w in WORKLOADS], "workload"),
-        impls=pick(a.impl, [i.name for i in IMPLS], "implementation"),
+        impls=impls,
         json=a.json, markdown=a.markdown,
         make=a.make and a.lib is None,
         lib=a.lib or str(DEFAULT_LIB),
-        ldlibs=a.ldlibs.split())
+        ldlibs=a.ldlibs.split(),
+        vm_rounds=vm_rounds, vm_smp=a.vm_smp, plots_dir=a.plots_dir)
 
 
 def main(argv):
     opts = parse_args(argv)
     workloads = [w for w in WORKLOADS if w.name in opts.only]
     impls = [i for i in IMPLS if i.name in opts.impls]
+    host_impls = [i for i in impls if i.where == "host"]
+    vm_impls = [i for i in impls if i.where == "vm"]
     failures = []
 
     # Helper programs of server workloads (clients), then each program set
@@ -1052,6 +1680,8 @@ def main(argv):
     for pset in dict.fromkeys(i.programs for i in impls):
         ps = PROGRAM_SETS[pset]
         names = [w.name for w in workloads if ps.has(w.name)]
+        if pset == "gmpx" and vm_impls and VM_PROBE[0] not in names:
+            names.append(VM_PROBE[0])     # the guest's kernel-assist probe
         try:
             ps.build(opts, names)
             built[pset] = True
@@ -1059,32 +1689,41 @@ def main(argv):
             print(f"bench: building {pset} failed: {e}", file=sys.stderr)
             failures.append({"stage": "build", "programs": pset, "error": str(e)})
             built[pset] = False
+    if opts.make and any(i.daemon or i.guest_daemon for i in impls):
+        # The daemon (BPF: clang, bpftool, libbpf). Without it the columns
+        # that need it are skipped with the reason, not failed.
+        try:
+            run_build(["make", "-C", str(REPO), "gmpx-sched"])
+        except BuildError as e:
+            print(f"bench: make gmpx-sched failed ({e}): its columns will be skipped", file=sys.stderr)
 
     info = machine_info()
     samples = []
     skipped = {}        # implementation -> why it did not run (one line)
     daemon = None
+    vm_info = {}
 
     def on_sigterm(signum, frame):
         raise KeyboardInterrupt     # unwinds through the finally below
 
     old_sigterm = signal.signal(signal.SIGTERM, on_sigterm)
+    t_host = time.monotonic()
     try:
         # One private kernel-assist daemon for the whole run, if an
         # implementation needs it; without it those columns are skipped.
-        if any(i.daemon and built[i.programs] for i in impls):
+        if any(i.daemon and built[i.programs] for i in host_impls):
             daemon = Daemon()
             why = daemon.start()
             if why:
-                for i in impls:
+                for i in host_impls:
                     if i.daemon:
                         skipped[i.name] = why
                         print(f"bench: {i.name} skipped: {why}", file=sys.stderr)
-        impls = [i for i in impls if i.name not in skipped]
+        run_impls = [i for i in host_impls if i.name not in skipped]
 
-        for rnd in range(opts.rounds):
+        for rnd in range(opts.rounds if run_impls else 0):
             # Rotate the order of the implementations each round.
-            order = impls[rnd % len(impls):] + impls[:rnd % len(impls)]
+            order = run_impls[rnd % len(run_impls):] + run_impls[:rnd % len(run_impls)]
             for wl in workloads:
                 for run in wl.runs:
                     for impl in order:
@@ -1094,15 +1733,7 @@ def main(argv):
                         s = run_program(opts, impl, wl, run, rnd, daemon)
                         samples.append(s)
                         tag = f"[{rnd + 1}/{opts.rounds}] {wl.name} {run.key} {impl.name}"
-                        if s["ok"]:
-                            print(f"{tag}: {json.dumps(s['metrics'])}", file=sys.stderr)
-                        else:
-                            print(f"{tag}: FAILED: {s['error']}", file=sys.stderr)
-                            if s.get("stderr"):
-                                print("  " + s["stderr"].replace("\n", "\n  "), file=sys.stderr)
-                            failures.append({"stage": "run", "impl": impl.name,
-                                             "workload": wl.name, "run": run.key,
-                                             "round": rnd, "error": s["error"]})
+                        report_sample(tag, s, failures)
     except KeyboardInterrupt:
         print("\nbench: interrupted; no results written", file=sys.stderr)
         return 130
@@ -1110,51 +1741,113 @@ def main(argv):
         if daemon is not None:
             daemon.stop()
         signal.signal(signal.SIGTERM, old_sigterm)
+    host_s = time.monotonic() - t_host
 
+    # The VM: one boot, every VM implementation (its own rounds, rotated).
+    if vm_impls:
+        print(f"bench: the VM part ({', '.join(i.name for i in vm_impls)}; {opts.vm_rounds} round"
+              f"{'s' if opts.vm_rounds != 1 else ''})", file=sys.stderr)
+        vsamples, vskipped, vfailures, vm_info = run_vm(opts, workloads, vm_impls, built)
+        for name, why in vskipped.items():
+            print(f"bench: {name} skipped: {why}", file=sys.stderr)
+        skipped.update(vskipped)
+        failures += vfailures
+        for s in vsamples:
+            report_sample(f"[vm {s['round'] + 1}/{opts.vm_rounds}] {s['workload']} {s['run']} {s['impl']}",
+                          s, failures)
+        samples += vsamples
+
+    if not host_impls:      # host-only workloads (http_hello) have no rows then
+        workloads = [w for w in workloads if w.vm]
     medians, rows = summarize(opts, workloads, impls, samples)
     info["loadavg_end"] = (Path("/proc/loadavg").read_text().strip()
                            if Path("/proc/loadavg").exists() else None)
+    info["host_seconds"] = round(host_s, 1)
     now = datetime.datetime.now(datetime.timezone.utc)
 
     mode = "quick (tiny sizes: numbers mean nothing)" if opts.quick else "full"
-    header = (f"{now:%Y-%m-%d}, Linux {info['kernel']}, {info['nproc']} CPUs"
-              f" ({info['cpu_model'] or 'unknown CPU'}), {opts.rounds} round"
-              f"{'s' if opts.rounds != 1 else ''}, medians; {mode}; "
-              f"{(info['go_version'] or 'go ?').replace('go version ', '')}; "
-              f"1-min load avg {loadavg1(info['loadavg_start'])} at start, "
-              f"{loadavg1(info['loadavg_end'])} at end")
+    header = f"{now:%Y-%m-%d}, {mode}; medians; {(info['go_version'] or 'go ?').replace('go version ', '')}"
+    if host_impls:
+        header += (f". Host: Linux {info['kernel']}, {info['nproc']} CPUs"
+                   f" ({info['cpu_model'] or 'unknown CPU'}), {opts.rounds} round"
+                   f"{'s' if opts.rounds != 1 else ''}; "
+                   f"1-min load avg {loadavg1(info['loadavg_start'])} at start, "
+                   f"{loadavg1(info['loadavg_end'])} at end; {info['host_seconds']} s")
+    if vm_impls:
+        if vm_info.get("uname"):
+            header += (f". VM: QEMU TCG guest, Linux {vm_info['uname']}, -smp {vm_info.get('smp')} "
+                       f"({vm_info.get('nproc', '?')} CPUs online), {opts.vm_rounds} round"
+                       f"{'s' if opts.vm_rounds != 1 else ''}, its own smaller sizes; sched_ext partial "
+                       f"mode (only gmpx's Ms are SCHED_EXT) on an otherwise idle guest; "
+                       f"{vm_info.get('wall_s', '?')} s")
+        else:
+            header += ". VM: not run"
     if opts.markdown:
-        print(f"Benchmarks: {header}. Ratio = implementation / {BASELINE}.\n")
+        print(f"Benchmarks: {header}. Ratios: a/b of the two medians; host columns to go, "
+              f"modes to each other (the VM's to the VM's).\n")
     else:
         print(f"# {header}")
-    print(table(rows, impls, opts.markdown))
+    # A skipped column with no value at all is left out of the table.
+    shown = [i for i in impls if i.name not in skipped
+             or any(r["values"].get(i.name) is not None for r in rows)]
+    if len(shown) < len(impls):
+        _, rows_shown = summarize(opts, workloads, shown, samples)
+    else:
+        rows_shown = rows
+    print(table(rows_shown, shown, opts.markdown))
+    by_reason = {}
     for name, why in skipped.items():
-        print(f"\n{name}: skipped: {why}" if opts.markdown else f"# {name}: skipped: {why}")
-    if failures:
-        print(f"\n{len(failures)} failure(s):", file=sys.stderr)
-        for f in failures:
-            print("  " + ", ".join(f"{k}={v}" for k, v in f.items()), file=sys.stderr)
+        by_reason.setdefault(why, []).append(name)
+    for why, names in by_reason.items():
+        line = f"{', '.join(names)}: skipped: {why}"
+        print(f"\n{line}" if opts.markdown else f"# {line}")
+    nplots, why = write_plots(rows_shown, shown, opts.plots_dir, vm_info)
+    if why:
+        print(f"bench: no plots: {why}", file=sys.stderr)
+    else:
+        print(f"bench: {nplots} plots in {opts.plots_dir}", file=sys.stderr)
+    advisory = [f for f in failures if f.get("impl") in IMPL_BY_NAME and IMPL_BY_NAME[f["impl"]].advisory]
+    failures = [f for f in failures if f not in advisory]
+    for what, fl in (("failure(s)", failures),
+                     ("advisory failure(s) (a mode still being written: they do not change the "
+                      "exit status)", advisory)):
+        if fl:
+            print(f"\n{len(fl)} {what}:", file=sys.stderr)
+            for f in fl:
+                print("  " + ", ".join(f"{k}={v}" for k, v in f.items()), file=sys.stderr)
+    if advisory:
+        n = len(advisory)
+        line = (f"{', '.join(dict.fromkeys(f['impl'] for f in advisory))}: {n} failed sample"
+                f"{'s' if n != 1 else ''} (advisory): " +
+                "; ".join(dict.fromkeys(f"{f['workload']} {f['run']}: {f['error']}" for f in advisory)))
+        print(f"\n{line}" if opts.markdown else f"# {line}")
 
     result = {
         "date": now.isoformat(timespec="seconds"),
         "machine": info,
-        "options": {"rounds": opts.rounds, "quick": opts.quick, "workloads": opts.only,
-                    "impls": opts.impls, "lib": opts.lib, "ldlibs": opts.ldlibs,
-                    "cc": CC, "cflags": CFLAGS},
+        "vm": vm_info,
+        "options": {"rounds": opts.rounds, "vm_rounds": opts.vm_rounds, "quick": opts.quick,
+                    "workloads": opts.only, "impls": opts.impls, "lib": opts.lib,
+                    "ldlibs": opts.ldlibs, "cc": CC, "cflags": CFLAGS, "vm_smp": opts.vm_smp},
         "environment": {k: v for k, v in os.environ.items()
                         if k.startswith(("GX_", "GO")) and k not in ("GOROOT",)},
-        "implementations": [{"name": i.name, "programs": i.programs, "env": i.env,
-                             "about": i.about} for i in impls],
+        "implementations": [{"name": i.name, "where": i.where, "programs": i.programs, "env": i.env,
+                             "kassist": i.kassist, "about": i.about} for i in impls],
         "skipped": skipped,
         "baseline": BASELINE,
-        "workloads": [{"name": w.name, "about": w.about,
+        "ratios": [f"{a}/{b}" for a, b in RATIOS],
+        "workloads": [{"name": w.name, "about": w.about, "vm": w.vm,
                        "runs": [{"key": r.key, "args": r.quick if opts.quick else r.args,
-                                 "env": r.env, "programs": r.programs}
+                                 "vm_args": (r.vm_quick if opts.quick else r.vm) or r.quick,
+                                 "override": r.override, "vm_override": r.vm_override, "env": r.env,
+                                 "programs": r.programs}
                                 for r in w.runs]} for w in workloads],
         "samples": samples,
         "medians": medians,
-        "rows": rows,
+        "rows": [dict(r, plot=plot_name(r)) for r in rows],
+        "plots_dir": str(opts.plots_dir),
         "failures": failures,
+        "advisory_failures": advisory,
         "ok": not failures,
     }
     out = Path(opts.json)
@@ -1162,6 +1855,18 @@ def main(argv):
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"bench: results in {out}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def report_sample(tag, s, failures):
+    if s["ok"]:
+        print(f"{tag}: {json.dumps(s['metrics'])}", file=sys.stderr)
+        return
+    print(f"{tag}: FAILED: {s['error']}", file=sys.stderr)
+    if s.get("stderr"):
+        print("  " + s["stderr"].replace("\n", "\n  "), file=sys.stderr)
+    failures.append({"stage": "run", "impl": s["impl"], "where": s.get("where", "host"),
+                     "workload": s["workload"], "run": s["run"], "round": s["round"],
+                     "error": s["error"]})
 
 
 if __name__ == "__main__":
