@@ -52,6 +52,18 @@ static inline long gx_scale(long n)
 	return gx_test_sanitized() == 2 && s > GXT_TSAN_LIVE_MAX ? GXT_TSAN_LIVE_MAX : s;
 }
 
+/* gxt_slack - a "not late" bound, widened where time runs slowly: x5 in
+ * sanitizer builds, and x GXT_SLACK (an integer, default 1) under an
+ * emulator (tools/vmtest/scx-tests.sh runs the suite in a TCG guest with
+ * GXT_SLACK=4). Bounds on design (a hand-off happens, a waiter is not
+ * starved), not on speed. */
+static inline int64_t gxt_slack(int64_t ns)
+{
+	const char *e = getenv("GXT_SLACK");
+	long k = e && *e ? atol(e) : 1;
+	return ns * (k > 1 ? k : 1) * (gx_test_sanitized() ? 5 : 1);
+}
+
 static inline int64_t gxt_now_ns(void)
 {
 	struct timespec ts;

@@ -851,8 +851,13 @@ KTEST_SCX(scx_unwrapped_read_hands_off_p, 1, 60, NULL, NULL)
 	       (unsigned long long)kp->hdr.standby_takes, (unsigned long long)kp->hdr.events);
 	EXPECT_LT(waited, 100 * GX_MS); /* ~100 us in the TCG guest; generous */
 	EXPECT_LT(atomic_load(&main_resumed_ns), atomic_load(&written_ns));
-	EXPECT_GE(kp->hdr.standby_dispatches, 1u); /* BPF ran the standby ... */
-	EXPECT_GE(kp->hdr.standby_takes, 1u);	   /* ... and it took the P, not sysmon */
+	/* Partial mode on the idle guest: BPF ran the standby and it took the
+	 * P, not sysmon. Whole-machine mode (GXT_SCX_SOCK): another task may
+	 * be queued on that CPU, and then sysmon's event does it. */
+	if (!getenv("GXT_SCX_SOCK")) {
+		EXPECT_GE(kp->hdr.standby_dispatches, 1u);
+		EXPECT_GE(kp->hdr.standby_takes, 1u);
+	}
 	EXPECT_EQ(gx_kassist_mode(), GX_KASSIST_SCX);
 }
 

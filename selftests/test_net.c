@@ -47,12 +47,6 @@ static int64_t in_ms(int64_t ms)
 	return gx_now() + ms * GX_MS;
 }
 
-/* Slack for "not late" bounds: sanitizer builds run several times slower. */
-static int64_t slack(int64_t ns)
-{
-	return gx_test_sanitized() ? ns * 5 : ns;
-}
-
 /* A connected pair of registered loopback TCP sockets: *a dialed, *b accepted. */
 static void tcp_pair(int *a, int *b)
 {
@@ -333,7 +327,7 @@ GX_TEST(peer_reset)
 		EXPECT_EQ((r), -ETIMEDOUT);                                                                          \
 		EXPECT_TRUE_MSG(el_ >= (want), "returned after %lld us, deadline %lld us", (long long)(el_ / GX_US), \
 				(long long)((want) / GX_US));                                                        \
-		EXPECT_TRUE_MSG(el_ < (want) + slack(200 * GX_MS), "returned %lld us late",                          \
+		EXPECT_TRUE_MSG(el_ < (want) + gxt_slack(200 * GX_MS), "returned %lld us late",                      \
 				(long long)((el_ - (want)) / GX_US));                                                \
 	} while (0)
 
@@ -574,7 +568,7 @@ GX_TEST(close_wakes_blocked_goroutines)
 	if (atomic_load(&cl.acc_t) > worst)
 		worst = atomic_load(&cl.acc_t);
 	TH_LOG("last waiter woke %lld us after gx_fd_close", (long long)((worst - t0) / GX_US));
-	EXPECT_LT(worst - t0, slack(20 * GX_MS));
+	EXPECT_LT(worst - t0, gxt_slack(20 * GX_MS));
 	EXPECT_EQ(gx_fd_close(b), 0);
 }
 
@@ -662,9 +656,15 @@ GX_TEST(accept_emfile_backs_off_and_recovers)
 	       (long long)(cpu / GX_MS), (long long)(wall / GX_MS));
 	EXPECT_EQ(atomic_load(&em.accepted), 0);
 	EXPECT_GE(atomic_load(&em.emfile), 1);
-	EXPECT_LE(calls, wall / (5 * GX_MS) + 5);		     /* one per back-off */
-	EXPECT_LT(atomic_load(&em.slowest_fail), slack(20 * GX_MS)); /* returned, did not retry */
-	EXPECT_LT(cpu, wall / 4);
+	EXPECT_LE(calls, wall / (5 * GX_MS) + 5);			 /* one per back-off */
+	EXPECT_LT(atomic_load(&em.slowest_fail), gxt_slack(20 * GX_MS)); /* returned, did not retry */
+	/* The 7.3 sched_ext kernel charges parked scx standbys with run time
+	 * they did not have (README "Kernel assist"): process CPU is not a
+	 * measure there. */
+	if (gx_kassist_mode() == GX_KASSIST_SCX)
+		TH_LOG("scx mode: CPU bound not checked (standby accounting)");
+	else
+		EXPECT_LT(cpu, wall / 4);
 
 	/* Free the descriptors: every queued connection is accepted and served. */
 	for (int i = 0; i < nfill; i++)
@@ -1381,7 +1381,7 @@ static void dl_reader(void *arg)
 		atomic_fetch_add(&dl_wrong, 1);
 	else if (now < d->deadline)
 		atomic_fetch_add(&dl_early, 1);
-	else if (now > d->deadline + slack(100 * GX_MS))
+	else if (now > d->deadline + gxt_slack(100 * GX_MS))
 		atomic_fetch_add(&dl_late, 1);
 	gx_fd_close(d->fd);
 	gx_wg_done(&dl_wg);

@@ -57,9 +57,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SCHED_EXT 7 /* glibc has no name for it */
+/* At most this long at start for the standbys to stand by (~1 ms natively;
+ * tens of ms in an emulated guest). */
+#define STANDBY_START_WAIT_NS ((int64_t)200000000)
 
 _Atomic bool gx_kassist_scx;
 static int kickfd = -1;
@@ -141,10 +145,22 @@ void gx_scx_start_standbys(void)
 {
 	if (!atomic_load(&gx_kassist_scx))
 		return;
-	int32_t n = atomic_load(&gx_sched.gomaxprocs);
-	for (int32_t i = 0; i < n; i++)
+	int32_t n = atomic_load(&gx_sched.gomaxprocs), made = 0;
+	for (; made < n; made++)
 		if (gx_newm_idle() != 0)
 			break; /* fewer standbys: the futex path covers the rest */
+	/* Wait (a bounded while) until they stand by: their start-up (thread
+	 * creation, registration with the daemon, SCHED_EXT) is the runtime's
+	 * start-up, not the program's first milliseconds' work. */
+	for (int64_t t0 = gx_nanotime(); gx_nanotime() - t0 < STANDBY_START_WAIT_NS;) {
+		int32_t ready = 0;
+		for (int32_t i = 0; i < n; i++)
+			ready += gx_allp[i] && atomic_load(&gx_allp[i]->standby) != NULL;
+		if (ready >= made)
+			break;
+		struct timespec ts = {0, 50000};
+		nanosleep(&ts, NULL);
+	}
 }
 
 void gx_scx_fallback(void)

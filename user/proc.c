@@ -614,9 +614,12 @@ static void startm(struct gx_p *pp, bool spinning)
 	nmp->spinning = spinning;
 	nmp->nextp = pp;
 	gx_notewakeup(&nmp->park);
+	/* An idle M may wait elsewhere than on its futex: parked by the BPF
+	 * scheduler (scx standby), or in epoll on the ring buffer (the trace
+	 * standby, which scx mode has too when every P has its standby). */
 	if (atomic_load_explicit(&gx_kassist_scx, memory_order_relaxed))
 		gx_kassist_scx_wake(nmp);
-	else if (atomic_load_explicit(&gx_kassist_active, memory_order_relaxed))
+	if (atomic_load_explicit(&gx_kassist_active, memory_order_relaxed))
 		gx_kassist_wake_standby(nmp);
 }
 

@@ -29,7 +29,7 @@ if ! build/gmpx-sched --help 2>&1 | grep -q -- '--whole-machine'; then
 fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-tools/vmtest/vmtest.sh --timeout "${SCX_VM_TIMEOUT:-2400}" --copy build/release/gmpx_test --copy build/gmpx-sched \
+tools/vmtest/vmtest.sh --timeout "${SCX_VM_TIMEOUT:-2400}" --mem 3072 --copy build/release/gmpx_test --copy build/gmpx-sched \
 	--env "GXT_SCX_STRESS_SECS=${GXT_SCX_STRESS_SECS:-60}" "$@" --script /dev/stdin <<'GUEST' | tee "$out"
 export GXT_SCHED=/work/build/gmpx-sched GXT_SCX_REQUIRED=1
 T=build/release/gmpx_test
@@ -47,7 +47,7 @@ d=$!
 i=0
 while [ ! -S /run/gx-wm.sock ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 echo "# sched_ext: $(cat /sys/kernel/sched_ext/state 2>/dev/null) ($(cat /sys/kernel/sched_ext/root/ops 2>/dev/null))"
-GX_KASSIST=scx GX_KASSIST_SOCK=/run/gx-wm.sock GXT_SCX_SOCK=/run/gx-wm.sock $T
+GX_KASSIST=scx GX_KASSIST_SOCK=/run/gx-wm.sock GXT_SCX_SOCK=/run/gx-wm.sock GXT_SLACK=4 HARNESS_TIMEOUT_SCALE=2 $T
 echo "# ===== scx, whole-machine mode: ${GXT_SCX_STRESS_SECS}s of scx_stress"
 GX_KASSIST_SOCK=/run/gx-wm.sock GXT_SCX_SOCK=/run/gx-wm.sock $T -t scx_stress
 st=$(cat /sys/kernel/sched_ext/state 2>/dev/null)
