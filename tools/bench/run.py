@@ -271,7 +271,7 @@ IMPLS = [
     Impl("vm-scx", "gmpx", {"GX_KASSIST": "scx", "GX_KASSIST_SOCK": "/run/gx-scx.sock"},
          "the gmpx programs in the VM, GX_KASSIST=scx, attached to the guest's gmpx-sched --mode scx "
          "(the sched_ext scheduler, partial mode)", kassist="scx", where="vm", guest_daemon="scx",
-         label="vm scx", advisory=True),   # scx mode is work in progress (issue 7)
+         label="vm scx", advisory=False),
     Impl("vm-go", "go", {}, "the Go peers in the VM", where="vm", label="vm go"),
     Impl("vm-pthreads", "pthreads", {}, "the pthreads analogues in the VM", where="vm",
          label="vm pthreads"),
@@ -1138,7 +1138,8 @@ server() {
 	srv=""
 	while [ "$1" != "--" ]; do srv="$srv $(printf "'%s'" "$1")"; shift; done
 	shift
-	eval "exec $srv" >/tmp/so 2>/tmp/se &
+	: >/tmp/so  # now: the background shell's own truncation may come after our first look (the last run's port)
+	eval "exec $srv" >>/tmp/so 2>/tmp/se &
 	spid=$!
 	port=""
 	i=0
