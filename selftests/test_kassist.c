@@ -314,7 +314,11 @@ KTEST(trace_mode_attaches, 2, GX_KASSIST_TRACE, 60)
 	EXPECT_EQ(kp->hdr.version, (uint32_t)GX_KABI_VERSION);
 	EXPECT_EQ(kp->hdr.tgid, (uint32_t)getpid());
 	EXPECT_EQ(kp->hdr.np, 2u);
-	/* our M is registered and seen by BPF blocking and running */
+	/* our M is registered and seen by BPF blocking and running; stay on
+	 * it from before we look it up until we have looked (a preemption in
+	 * between moved the goroutine, and the block, to another M: seen once
+	 * in the guest's whole-machine run) */
+	gx_nopreempt_begin();
 	int tid = gx_test_mtid();
 	int slot = -1;
 	for (uint32_t i = 0; i < kp->hdr.nm && i < GX_KABI_MAX_M; i++)
@@ -322,8 +326,7 @@ KTEST(trace_mode_attaches, 2, GX_KASSIST_TRACE, 60)
 			slot = (int)i;
 	ASSERT_GE(slot, 0);
 	uint32_t b0 = kp->m[slot].nblocks;
-	gx_nopreempt_begin(); /* stay on this M until we have looked */
-	usleep(2000);	      /* unwrapped: a block only the kernel sees */
+	usleep(2000); /* unwrapped: a block only the kernel sees */
 	uint32_t b1 = kp->m[slot].nblocks;
 	uint64_t w = __atomic_load_n(&kp->m[slot].mword, __ATOMIC_RELAXED);
 	uint64_t blocked = kp->m[slot].block_ns, ran = kp->m[slot].run_ns;
