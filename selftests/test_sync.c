@@ -153,13 +153,14 @@ static int cmp_i64(const void *a, const void *b)
 
 static void sv_run(void)
 {
-	/* Known bug, open: in scx mode the waiter waits ~180-250 ms in most
-	 * trials (the hog meanwhile does tens of thousands of critical
-	 * sections) instead of ~1 ms: seen in partial mode (2 runs of 2) and in
-	 * whole-machine mode (1 run of 2) in the guest. Not found yet; skipped
-	 * in scx mode until fixed (issue notes). Every other mode runs it. */
-	if (gx_kassist_mode() == GX_KASSIST_SCX)
-		SKIP(return, "known bug in scx mode: the starving waiter waits ~200 ms (open)");
+	/* Not in an emulated guest (GXT_SLACK, tools/vmtest/scx-tests.sh): the
+	 * guest's CPUs share one host thread, and QEMU's single-threaded TCG
+	 * runs a busy vCPU up to its 100 ms round-robin period before the next.
+	 * The hog's vCPU spins; the waiter's waits. There the waiter waited
+	 * ~150-250 ms in most trials in every mode (off, trace and scx alike). */
+	if (getenv("GXT_SLACK") && atoi(getenv("GXT_SLACK")) > 1)
+		SKIP(return, "emulated guest: single-threaded TCG's 100 ms vCPU round robin starves the waiter's vCPU "
+			     "(off, trace and scx alike)");
 	gx_wg_add(&sv_wg, 2);
 	ASSERT_GT(gx_go(sv_hog, NULL), 0);
 	ASSERT_TRUE(WAIT_UNTIL(atomic_load(&sv_hog_iters) > 10, 5000));
