@@ -295,8 +295,18 @@ GX_TEST_PROCS(maxprocs_changed_while_running, 2, 60)
 
 	ASSERT_EQ(gx_maxprocs(1), 4);
 	ASSERT_EQ(gx_maxprocs(0), 1);
-	sleep_ms_yielding(20); /* retiring Ps notice at their next schedule */
+	/* Retiring Ps notice at their next schedule: wait until their counts
+	 * stand still for 100 ms (x GXT_SLACK: an emulated guest may not run a
+	 * vCPU for 100 ms), at most 5 s; a P that never stops still fails
+	 * below. */
+	int64_t quiet = gxt_slack(100 * 1000000LL), still = 0;
 	uint64_t before = execs_sum(1, 4);
+	for (int i = 0; i < 250 && still < quiet; i++) {
+		sleep_ms_yielding(20);
+		uint64_t now = execs_sum(1, 4);
+		still = now == before ? still + 20 * 1000000LL : 0;
+		before = now;
+	}
 	sleep_ms_yielding(100);
 	EXPECT_EQ(execs_sum(1, 4), before); /* only P0 runs now */
 	EXPECT_EQ(gx_test_current_p(), 0);
