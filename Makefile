@@ -11,17 +11,32 @@
 #   make test       install missing dependencies, then the whole suite:
 #                   release, ASan+UBSan and TSan builds, the run-queue model
 #                   check and the harness self-test
-#   make bench      install missing dependencies (Go), then the comparison
+#   make bench      install missing dependencies (Go, Tokio, Boost.Fiber), then the comparison
 #                   report (tools/bench/run.py); BENCH_ARGS=--quick for CI
 #   make vmtest     boot Debian's sched_ext kernel in QEMU and run the smoke
 #                   check there (tools/vmtest/; fetched and cached on first use)
-#   make install    PREFIX=/usr/local
+#   make install    PREFIX=/usr/local DESTDIR= (also LIBDIR, INCLUDEDIR,
+#                   SBINDIR, MANDIR, PKGCONFIGDIR, SYSTEMDUNITDIR); make uninstall
+#   make fuzz       libFuzzer targets for gmpx-sched's protocol parser and
+#                   admission (build/fuzz/; clang with libclang-rt); run for a
+#                   bounded time by tools/run-fuzz.sh (FUZZ_TIME=60 s each)
 #   make format / make lint
 #
 # Variants build into build/<variant>/: release (-O2), asan, tsan.
 
 CC       ?= gcc
+# The version is gmpx.h's GX_VERSION_MAJOR/MINOR/PATCH; the soname changes
+# with the major version (0: the API may still change between minors).
+VERSION  := $(shell sed -nE 's/^\#define GX_VERSION_(MAJOR|MINOR|PATCH) ([0-9]+).*/\2/p' include/gmpx.h | paste -sd.)
+SOMAJOR  := $(firstword $(subst ., ,$(VERSION)))
+# Where make install puts things (DESTDIR is prepended to each).
 PREFIX   ?= /usr/local
+LIBDIR   ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 BUILD    := build
 ARCH     := $(shell uname -m)
 
@@ -38,8 +53,13 @@ CFLAGS_asan    := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-
 CFLAGS_tsan    := -O1 -fno-omit-frame-pointer -fsanitize=thread
 
 MODEL_BINS := $(BUILD)/runq_model $(BUILD)/runq_stress $(BUILD)/tsan/runq_stress
-LIB_SRCS := $(wildcard user/*.c) $(wildcard user/arch/$(ARCH)/*.S)
-LIB_HDRS := $(wildcard include/*.h) $(wildcard user/*.h)
+# user/testing.c holds the accessors selftests use (user/testing.h): built
+# into the test binaries only, never into libgmpx (Go's export_test.go).
+TESTING_SRCS := user/testing.c
+LIB_SRCS := $(filter-out $(TESTING_SRCS),$(wildcard user/*.c)) $(wildcard user/arch/$(ARCH)/*.S)
+LIB_HDRS := $(wildcard include/*.h include/gmpx/*.h) $(wildcard user/*.h)
+# The kernel-assist ABI: the memory BPF and a runtime share; the daemon's socket protocol.
+ABI_HDRS := include/gmpx/kabi.h include/gmpx/sched_proto.h
 TEST_SRCS := $(filter-out selftests/harness_selftest.c selftests/runq_model.c selftests/runq_stress.c selftests/scx_kabi_test.c, \
 	       $(wildcard selftests/*.c))
 TEST_HDRS := $(wildcard selftests/*.h)
@@ -111,17 +131,19 @@ $(BUILD)/$(1)/gmpx.o: $(BUILD)/$(1)/user/arch/$(ARCH)/textmark/begin.S.o $(call 
 	@ld -r -o $$@ $$^
 $(BUILD)/$(1)/libgmpx.a: $(BUILD)/$(1)/gmpx.o
 	@rm -f $$@ && ar rcs $$@ $$^
-$(BUILD)/$(1)/gmpx_test: $(TEST_SRCS) $(TEST_HDRS) $(BUILD)/$(1)/libgmpx.a
+$(BUILD)/$(1)/gmpx_test: $(TEST_SRCS) $(TEST_HDRS) $(TESTING_SRCS) $(LIB_HDRS) $(BUILD)/$(1)/libgmpx.a
 	@echo "  LD [$(1)] $$@"
-	@$$(CC) $$(BASEFLAGS) $$(CFLAGS_$(1)) -Iselftests $(TEST_SRCS) $(BUILD)/$(1)/libgmpx.a -lm -o $$@
+	@$$(CC) $$(BASEFLAGS) $$(CFLAGS_$(1)) -Iselftests $(TEST_SRCS) $(TESTING_SRCS) $(BUILD)/$(1)/libgmpx.a -lm -o $$@
 endef
 $(foreach v,release asan tsan,$(eval $(call variant,$(v))))
 
 lib: $(BUILD)/libgmpx.a $(BUILD)/libgmpx.so
 $(BUILD)/libgmpx.a: $(BUILD)/release/libgmpx.a
 	cp $< $@
+# The shared library: soname libgmpx.so.$(SOMAJOR); build/libgmpx.so is the
+# real file (installed as libgmpx.so.$(VERSION) with the two links).
 $(BUILD)/libgmpx.so: $(BUILD)/release/gmpx.o
-	$(CC) -shared -pthread -o $@ $^
+	$(CC) -shared -pthread -Wl,-soname,libgmpx.so.$(SOMAJOR) -Wl,-z,now -Wl,-z,relro -o $@ $^
 
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 examples: $(EXAMPLES)
@@ -146,7 +168,7 @@ endif
 	@mv $@.tmp $@
 # Compiled, then linked by bpftool (which drops the DWARF: a 50 KB object
 # and skeleton instead of 700 KB / 2 MB; BTF and line info stay).
-$(BUILD)/bpf/%.bpf.c.o: bpf/%.bpf.c $(BUILD)/bpf/vmlinux.h include/gmpx_kabi.h $(BPF_HDRS)
+$(BUILD)/bpf/%.bpf.c.o: bpf/%.bpf.c $(BUILD)/bpf/vmlinux.h include/gmpx/kabi.h $(BPF_HDRS)
 	@echo "  CLANG-BPF $<"
 	@$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 $(BUILD)/bpf/scx/vmlinux.h: $(SCX_BTF)
@@ -155,7 +177,7 @@ $(BUILD)/bpf/scx/vmlinux.h: $(SCX_BTF)
 	@$(BPFTOOL) btf dump file $(SCX_BTF) format c >$@.tmp
 	@grep -q 'struct sched_ext_ops {' $@.tmp || { echo "$(SCX_BTF): no sched_ext types"; rm -f $@.tmp; exit 1; }
 	@mv $@.tmp $@
-$(BUILD)/bpf/scx/gmpx_scx.bpf.c.o: $(SCX_SRC) $(BUILD)/bpf/scx/vmlinux.h include/gmpx_kabi.h $(BPF_HDRS)
+$(BUILD)/bpf/scx/gmpx_scx.bpf.c.o: $(SCX_SRC) $(BUILD)/bpf/scx/vmlinux.h include/gmpx/kabi.h $(BPF_HDRS)
 	@echo "  CLANG-BPF $< (sched_ext BTF)"
 	@$(CLANG) $(BPF_CFLAGS0) -I$(BUILD)/bpf/scx -c $< -o $@
 $(BUILD)/bpf/%.bpf.o: $(BUILD)/bpf/%.bpf.c.o
@@ -176,7 +198,7 @@ bpf-skipped:
 FORCE:
 
 gmpx-sched: $(BUILD)/gmpx-sched
-$(BUILD)/gmpx-sched: $(SCHED_SRCS) $(SCHED_HDRS) $(BPF_SKELS) include/gmpx_kabi.h bpf/gmpx_scx.h
+$(BUILD)/gmpx-sched: $(SCHED_SRCS) $(SCHED_HDRS) $(BPF_SKELS) $(ABI_HDRS) bpf/gmpx_scx.h
 	@echo "  LD $@$(if $(SCX_ON),, (without scx mode: no sched_ext BTF))"
 	@$(CC) $(BASEFLAGS) -O2 -I$(BUILD)/bpf $(SCHED_SCX_FLAGS) $(LIBBPF_CFLAGS) $(SCHED_SRCS) $(LIBBPF_LIBS) -o $@
 
@@ -186,11 +208,29 @@ $(BUILD)/gmpx-sched: $(SCHED_SRCS) $(SCHED_HDRS) $(BPF_SKELS) include/gmpx_kabi.
 scx-kabi-test: $(BUILD)/scx_kabi_test
 vmtest-scx-kabi: $(BUILD)/scx_kabi_test $(SCHED_BIN)
 	tools/vmtest/scx-kabi.sh
-$(BUILD)/scx_kabi_test: selftests/scx_kabi_test.c include/gmpx_kabi.h
+$(BUILD)/scx_kabi_test: selftests/scx_kabi_test.c $(ABI_HDRS)
 	@mkdir -p $(BUILD)
 	@echo "  LD $@"
 	@$(CC) -std=gnu11 -O2 -g -pthread $(WARN) -Iinclude $< -lm -o $@
 .PHONY: scx-kabi-test vmtest-scx-kabi
+
+# Fuzz targets (selftests/fuzz/): the daemon's pure functions, the request
+# parser (proto.c) and admission with the per-user limits (policy.c), under
+# libFuzzer, ASan and UBSan. Seed corpus: selftests/fuzz/corpus/<target>/.
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	      -Iinclude -Itools/gmpx-sched $(WARN)
+FUZZ_BINS  := $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_admit
+fuzz: $(FUZZ_BINS)
+$(BUILD)/fuzz/fuzz_proto: selftests/fuzz/fuzz_proto.c tools/gmpx-sched/proto.c $(SCHED_HDRS) $(ABI_HDRS)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"
+	@$(FUZZ_CC) $(FUZZ_FLAGS) selftests/fuzz/fuzz_proto.c tools/gmpx-sched/proto.c -o $@
+$(BUILD)/fuzz/fuzz_admit: selftests/fuzz/fuzz_admit.c tools/gmpx-sched/policy.c $(SCHED_HDRS) $(ABI_HDRS)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"
+	@$(FUZZ_CC) $(FUZZ_FLAGS) selftests/fuzz/fuzz_admit.c tools/gmpx-sched/policy.c -o $@
+.PHONY: fuzz
 
 deps-test:
 	@bash tools/install-deps.sh test
@@ -205,7 +245,7 @@ test: deps-test
 	@tools/vmtest/vmtest.sh --prepare >/dev/null || true
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory $(BUILD)/release/gmpx_test $(BUILD)/asan/gmpx_test $(BUILD)/tsan/gmpx_test \
-	  $(BUILD)/harness_selftest $(MODEL_BINS) examples $(BPF_ALL) $(BUILD)/scx_kabi_test
+	  $(BUILD)/harness_selftest $(MODEL_BINS) examples $(BPF_ALL) $(BUILD)/scx_kabi_test $(FUZZ_BINS)
 	@bash tools/run-tests.sh
 
 # The run queue alone: model check (exhaustive interleavings of the real
@@ -231,12 +271,65 @@ $(BUILD)/harness_selftest: selftests/harness_selftest.c selftests/harness.h
 bench: deps-bench lib
 	python3 tools/bench/run.py $(BENCH_ARGS)
 
-install: lib
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
-	install -m 644 include/gmpx.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(BUILD)/libgmpx.a $(BUILD)/libgmpx.so $(DESTDIR)$(PREFIX)/lib/
+# make install: every public header, libgmpx.a, libgmpx.so.$(VERSION) (with
+# libgmpx.so.$(SOMAJOR) and libgmpx.so), the sanitizer builds
+# (libgmpx-asan.a, libgmpx-tsan.a), pkg-config files (gmpx, gmpx-asan,
+# gmpx-tsan), man pages made from the header comments, and, when it was
+# built, gmpx-sched under sbin with its systemd unit. make uninstall removes
+# exactly those files. tools/check-install.sh (run by make test) installs
+# into a temporary DESTDIR and builds the examples from it by pkg-config.
+# The API (gmpx.h and the family headers it includes; man pages come from
+# these) and the kernel-assist ABI (shared memory; the daemon's protocol),
+# installed for tools that read a runtime's state or speak to gmpx-sched.
+PUB_HDRS := include/gmpx.h $(filter-out $(ABI_HDRS),$(wildcard include/gmpx/*.h))
+SAN_LIBS := $(BUILD)/asan/libgmpx.a $(BUILD)/tsan/libgmpx.a
+MAN_STAMP := $(BUILD)/man/.stamp
+$(MAN_STAMP): tools/mkman.py $(PUB_HDRS) tools/gmpx-sched/README.md
+	@echo "  MAN $(BUILD)/man"
+	@python3 tools/mkman.py --version $(VERSION) --out $(BUILD)/man $(PUB_HDRS) tools/gmpx-sched/README.md
+	@touch $@
+man: $(MAN_STAMP)
+$(BUILD)/pkgconfig/%.pc: tools/pkgconfig/%.pc.in Makefile
+	@mkdir -p $(dir $@)
+	@sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< >$@
+PC_FILES := $(BUILD)/pkgconfig/gmpx.pc $(BUILD)/pkgconfig/gmpx-asan.pc $(BUILD)/pkgconfig/gmpx-tsan.pc
+$(BUILD)/gmpx-sched.service: tools/gmpx-sched/gmpx-sched.service.in Makefile
+	@sed -e 's|@SBINDIR@|$(SBINDIR)|' $< >$@
+install: lib $(SAN_LIBS) $(MAN_STAMP) $(PC_FILES) $(BUILD)/gmpx-sched.service
+	install -d $(DESTDIR)$(INCLUDEDIR)/gmpx $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man8
+	install -m 644 include/gmpx.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(filter include/gmpx/%,$(PUB_HDRS)) $(ABI_HDRS) $(DESTDIR)$(INCLUDEDIR)/gmpx/
+	install -m 644 $(BUILD)/libgmpx.a $(DESTDIR)$(LIBDIR)/libgmpx.a
+	install -m 644 $(BUILD)/asan/libgmpx.a $(DESTDIR)$(LIBDIR)/libgmpx-asan.a
+	install -m 644 $(BUILD)/tsan/libgmpx.a $(DESTDIR)$(LIBDIR)/libgmpx-tsan.a
+	install -m 755 $(BUILD)/libgmpx.so $(DESTDIR)$(LIBDIR)/libgmpx.so.$(VERSION)
+	ln -sf libgmpx.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libgmpx.so.$(SOMAJOR)
+	ln -sf libgmpx.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libgmpx.so
+	install -m 644 $(PC_FILES) $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 644 $(BUILD)/man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 $(BUILD)/man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/
+	@if [ -x $(BUILD)/gmpx-sched ]; then \
+	  echo "install -m 755 $(BUILD)/gmpx-sched $(DESTDIR)$(SBINDIR)/gmpx-sched"; \
+	  install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSTEMDUNITDIR) && \
+	  install -m 755 $(BUILD)/gmpx-sched $(DESTDIR)$(SBINDIR)/gmpx-sched && \
+	  install -m 644 $(BUILD)/gmpx-sched.service $(DESTDIR)$(SYSTEMDUNITDIR)/gmpx-sched.service; \
+	else echo "  SKIP gmpx-sched: not built (bpf/README.md)"; fi
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/,$(patsubst include/%,%,$(PUB_HDRS) $(ABI_HDRS)))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/gmpx 2>/dev/null
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,libgmpx.a libgmpx-asan.a libgmpx-tsan.a libgmpx.so \
+	  libgmpx.so.$(SOMAJOR) libgmpx.so.$(VERSION))
+	rm -f $(addprefix $(DESTDIR)$(PKGCONFIGDIR)/,gmpx.pc gmpx-asan.pc gmpx-tsan.pc)
+	@if [ -f $(BUILD)/man/manifest ]; then \
+	  sed 's|^|$(DESTDIR)$(MANDIR)/|' $(BUILD)/man/manifest | xargs rm -f; fi
+	rm -f $(DESTDIR)$(SBINDIR)/gmpx-sched $(DESTDIR)$(SYSTEMDUNITDIR)/gmpx-sched.service
+.PHONY: man uninstall
 
-FORMAT_SRCS := $(wildcard user/*.c user/*.h include/*.h selftests/*.c selftests/*.h examples/*.c tools/bench/c/*.c tools/bench/c/*.h \
+# The core, which reaches a kernel-assist mode only through kassist.h's table.
+SEAM_SRCS := user/proc.c user/procresize.c user/sysmon.c user/syscall.c user/preempt.c
+FORMAT_SRCS := $(wildcard user/*.c user/*.h include/*.h include/gmpx/*.h selftests/*.c selftests/*.h selftests/fuzz/*.c examples/*.c \
+		tools/bench/workloads/*/*.c tools/bench/workloads/*/*.cpp tools/bench/include/*.h tools/bench/include/*.hpp \
 		bpf/*.bpf.c bpf/*.h tools/gmpx-sched/*.c tools/gmpx-sched/*.h)
 format:
 	clang-format -i $(FORMAT_SRCS)
@@ -247,6 +340,8 @@ format-check:
 # Formatting (.clang-format) and static analysis of the runtime; warnings
 # are errors (.clang-tidy).
 lint: format-check $(BPF_SKELS)
+	@echo "  SEAM $(SEAM_SRCS) (no kernel-assist mode checks: kassist.h)"
+	@! grep -nE 'gx_kassist_(active|scx|trace|testing)|kscx|GX_KASSIST_(TRACE|SCX)|->mode\b' $(SEAM_SRCS)
 	@echo "  CPPCHECK user/"
 	@cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem --inline-suppr -Iinclude -Iuser -D__x86_64__ user/*.c

@@ -14,7 +14,7 @@
  * blocks. No thread is woken, no CPU leaves idle, sysmon is not involved.
  *
  * Policy. All of it comes from the process's struct gx_kabi_proc
- * (include/gmpx_kabi.h), found through gx_tids[pid] -> (tgid, M slot) ->
+ * (include/gmpx/kabi.h), found through gx_tids[pid] -> (tgid, M slot) ->
  * gx_procs[tgid]:
  *
  *   select_cpu/enqueue  An M holding P k (rstate RUNNING or SYSCALL,
@@ -65,7 +65,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "gmpx_kabi.h"
+#include <gmpx/kabi.h>
 #include "gmpx_scx.h"
 #include "gmpx_scx_kfuncs.bpf.h"
 #include "gmpx_state.bpf.h"
@@ -627,7 +627,7 @@ void BPF_STRUCT_OPS(gx_exit, struct scx_exit_info *ei)
 }
 
 /*
- * The startm kick (include/gmpx_kabi.h, struct gx_kabi_kick): run by the
+ * The startm kick (include/gmpx/kabi.h, struct gx_kabi_kick): run by the
  * runtime with BPF_PROG_TEST_RUN; the kernel copies ctx back into the
  * caller's ctx_in buffer, so ret is read from there. Only the caller's own
  * process is looked at.

@@ -2,7 +2,7 @@
 /*
  * gmpx_scx.h - what the sched_ext scheduler (gmpx_scx.bpf.c) and the
  * daemon that loads it (tools/gmpx-sched) share beyond the runtime ABI
- * (include/gmpx_kabi.h): its configuration, written by the daemon after
+ * (include/gmpx/kabi.h): its configuration, written by the daemon after
  * loading and before attaching, and the exit record ops.exit leaves for
  * the daemon. Not part of the runtime's ABI.
  */

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
 /*
  * gmpx_state.bpf.h - what every gmpx BPF object shares: the maps that hold
- * the attached processes' state (include/gmpx_kabi.h) and the helpers that
+ * the attached processes' state (include/gmpx/kabi.h) and the helpers that
  * find an M's slot and change its kernel state word. Included by
  * gmpx_trace.bpf.h (the tracing programs) and gmpx_scx.bpf.c (the sched_ext
  * scheduler), so that in scx mode one object holds both and they share the
  * maps.
  *
- * m.mword is shared with userspace (sysmon or the standby revokes a blocked
+ * m.mword is shared with userspace (sysmon, the trace waiter or the scx
+ * standby revokes a blocked
  * M's P by BLOCKED -> REVOKED; the M clears REVOKED itself), so it is only
  * ever changed by a 64-bit compare-and-swap, and a REVOKED word is never
  * touched here.
@@ -15,7 +16,7 @@
 #ifndef GMPX_STATE_BPF_H
 #define GMPX_STATE_BPF_H
 
-#include "gmpx_kabi.h"
+#include <gmpx/kabi.h>
 
 /* clang-format cannot lay out __array(values, struct { ... }). */
 /* clang-format off */
@@ -73,7 +74,7 @@ struct {
 #define GX_READ_ONCE(x)	    (*(volatile typeof(x) *)&(x))
 #define GX_WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
 
-/* Transitions of m.mword (include/gmpx_kabi.h). */
+/* Transitions of m.mword (include/gmpx/kabi.h). */
 enum gx_op {
 	GX_OP_BLOCK,   /* anything but REVOKED -> BLOCKED(seq+1) */
 	GX_OP_PREEMPT, /* RUNNING -> RUNNABLE(seq) */
@@ -167,10 +168,14 @@ static __always_inline __u64 gx_now(__u64 *now)
 }
 
 /* True if P p (an index the caller has range-checked) has work some M
- * could run: its local queue, or the global one. */
+ * could run: its local queue, the global one, or a timer that is due. The
+ * runtime's gx_p_haswork (user/kslot.h) tests the same three things. */
 static __always_inline bool gx_p_has_work(struct gx_kabi_proc *proc, __s32 p)
 {
-	return GX_READ_ONCE(proc->p[p].nrunq) || GX_READ_ONCE(proc->hdr.globrunq);
+	if (GX_READ_ONCE(proc->p[p].nrunq) || GX_READ_ONCE(proc->hdr.globrunq))
+		return true;
+	__u64 t0 = GX_READ_ONCE(proc->p[p].timer0_ns);
+	return t0 && t0 <= bpf_ktime_get_ns();
 }
 
 /* Puts one event on process tgid's ring buffer, which wakes its sysmon.

@@ -14,7 +14,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "gmpx_kabi.h"
+#include <gmpx/kabi.h>
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 

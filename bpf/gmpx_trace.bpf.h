@@ -16,12 +16,13 @@
  * (M) that hold a processor token (P). When an M blocks in the kernel in a
  * call the runtime did not wrap (a page fault, a blocking read() in C code,
  * a futex in a library), its P and the goroutines queued on it sit idle
- * until sysmon notices by polling, 20 us to 10 ms later (Go issue #29734).
+ * until sysmon notices by polling, 20 us to 10 ms later (as in Go, whose
+ * sysmon finds such Ps the same way).
  * The scheduler already knows, at the instant of the sched_switch: these
  * programs publish that knowledge into memory the process can read.
  *
  * How. The gmpx-sched daemon gives every attached process one
- * BPF_F_MMAPABLE array holding a struct gx_kabi_proc (include/gmpx_kabi.h),
+ * BPF_F_MMAPABLE array holding a struct gx_kabi_proc (include/gmpx/kabi.h),
  * found here through gx_procs[tgid], and one ring buffer, gx_rbufs[tgid].
  * gx_tids maps each registered M thread to its (tgid, M slot). Then:
  *

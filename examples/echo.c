@@ -15,9 +15,11 @@
  *
  *   cc -O2 -Iinclude examples/echo.c build/libgmpx.a -pthread -o echo
  */
+#ifndef _GNU_SOURCE /* g++ defines it */
 #define _GNU_SOURCE
+#endif
 #include <gmpx.h>
-#include <gmpx_net.h>
+#include <gmpx/net.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -93,8 +95,15 @@ static struct {
 	const char *addr;
 	long bytes;
 	gx_waitgroup wg;
-	_Atomic long sent, received, bad;
-} cl = {.wg = GX_WAITGROUP_INIT};
+	long sent, received, bad; /* updated with count() from every connection */
+} cl = {NULL, 0, GX_WAITGROUP_INIT, 0, 0, 0};
+
+/* count - add to a counter the connection goroutines share (the GCC/Clang
+ * builtin, so that this file also compiles as C++) */
+static void count(long *c, long n)
+{
+	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+}
 
 static unsigned char pattern(long conn, long i)
 {
@@ -108,7 +117,7 @@ static void client_conn(void *arg)
 	int fd = gx_dial_tcp(cl.addr, gx_now() + 10 * GX_SEC);
 	if (fd < 0) {
 		fprintf(stderr, "echo: dial %s: %s\n", cl.addr, strerror(-fd));
-		cl.bad++;
+		count(&cl.bad, 1);
 		gx_wg_done(&cl.wg);
 		return;
 	}
@@ -117,10 +126,10 @@ static void client_conn(void *arg)
 		for (size_t i = 0; i < n; i++)
 			out[i] = pattern(id, off + (long)i);
 		if (gx_write(fd, out, n, gx_now() + 10 * GX_SEC) != (ssize_t)n) {
-			cl.bad++;
+			count(&cl.bad, 1);
 			break;
 		}
-		cl.sent += (long)n;
+		count(&cl.sent, (long)n);
 		size_t got = 0;
 		while (got < n) {
 			ssize_t r = gx_read(fd, in + got, n - got, gx_now() + 10 * GX_SEC);
@@ -128,9 +137,9 @@ static void client_conn(void *arg)
 				break;
 			got += (size_t)r;
 		}
-		cl.received += (long)got;
+		count(&cl.received, (long)got);
 		if (got != n || memcmp(in, out, n) != 0) {
-			cl.bad++;
+			count(&cl.bad, 1);
 			break;
 		}
 	}

@@ -18,9 +18,11 @@
  *
  *   cc -O2 -Iinclude examples/http_hello.c build/libgmpx.a -pthread -o http_hello
  */
+#ifndef _GNU_SOURCE /* g++ defines it */
 #define _GNU_SOURCE
+#endif
 #include <gmpx.h>
-#include <gmpx_net.h>
+#include <gmpx/net.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -62,10 +64,10 @@ static const char *http_date(struct date_cache *dc)
 static const char *header(const char *head, size_t len, const char *name, size_t *vlen)
 {
 	size_t nl = strlen(name);
-	const char *p = memchr(head, '\n', len), *end = head + len;
+	const char *p = (const char *)memchr(head, '\n', len), *end = head + len;
 	while (p && p + 1 < end) {
 		const char *line = p + 1;
-		const char *eol = memchr(line, '\n', (size_t)(end - line));
+		const char *eol = (const char *)memchr(line, '\n', (size_t)(end - line));
 		if (!eol)
 			break;
 		if ((size_t)(eol - line) > nl && line[nl] == ':' && strncasecmp(line, name, nl) == 0) {
@@ -97,8 +99,8 @@ static bool has_token(const char *v, size_t vlen, const char *tok)
  * connection must close after it. */
 static size_t respond(const char *head, size_t len, char *out, size_t room, struct date_cache *dc, bool *keep)
 {
-	const char *sp1 = memchr(head, ' ', len);
-	const char *eol = memchr(head, '\r', len);
+	const char *sp1 = (const char *)memchr(head, ' ', len);
+	const char *eol = (const char *)memchr(head, '\r', len);
 	const char *status = "200 OK", *text = body;
 	size_t vlen;
 	bool head_only = false;
@@ -150,7 +152,7 @@ static void serve_conn(void *arg)
 		/* Answer every complete request in the buffer, in one write. */
 		size_t used = 0, olen = 0;
 		for (;;) {
-			char *end = memmem(in + used, have - used, "\r\n\r\n", 4);
+			char *end = (char *)memmem(in + used, have - used, "\r\n\r\n", 4);
 			if (!end)
 				break;
 			size_t hlen = (size_t)(end + 4 - (in + used));

@@ -29,6 +29,7 @@ extern "C" {
 
 #define GX_VERSION_MAJOR 0
 #define GX_VERSION_MINOR 1
+#define GX_VERSION_PATCH 0
 
 /* A goroutine's entry function. */
 typedef void (*gx_fn)(void *arg);
@@ -217,10 +218,11 @@ int gx_unlock_os_thread(void);
 }
 #endif
 
-#include "gmpx_sync.h"
-#include "gmpx_time.h"
-#include "gmpx_chan.h"
-#include "gmpx_syscall.h"
-#include "gmpx_net.h"
+#include <gmpx/sync.h>
+#include <gmpx/time.h>
+#include <gmpx/chan.h>
+#include <gmpx/syscall.h>
+#include <gmpx/net.h>
+#include <gmpx/debug.h>
 
 #endif /* GMPX_H */

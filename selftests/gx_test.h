@@ -17,27 +17,55 @@
 #include "harness.h"
 #include "gmpx.h"
 #include "testing.h"
+#include <gmpx/debug.h>
 
 #include <time.h>
 
-#define GX_TEST_PROCS(name, procs, secs)                  \
-	static void gxt_body_##name(void);                \
-	static int gxt_main_##name(int argc, char **argv) \
-	{                                                 \
-		(void)argc;                               \
-		(void)argv;                               \
-		if ((procs) > 0)                          \
-			gx_maxprocs(procs);               \
-		gxt_body_##name();                        \
-		return harness_child_status();            \
-	}                                                 \
-	TEST_TIMEOUT(name, secs)                          \
-	{                                                 \
-		char *argv[] = {(char *)#name, NULL};     \
-		if ((procs) > 0)                          \
-			gx_maxprocs(procs);               \
-		gx_main(gxt_main_##name, 1, argv);        \
-	}                                                 \
+/* gxt_leaks - the leak check after every GX_TEST body (gmpx/debug.h):
+ * the goroutines it started must have finished (within GXT_LEAK_WAIT_NS,
+ * widened by gxt_slack, as goleak waits), or the test fails; they are
+ * printed with their stacks. A test whose goroutines outlive it by design
+ * says so with GXT_LEAKS_EXPECTED("why"). */
+#define GXT_LEAK_WAIT_NS (2LL * 1000 * 1000 * 1000)
+static bool gxt_leaks_expected;
+#define GXT_LEAKS_EXPECTED(why)                                                            \
+	do {                                                                               \
+		gxt_leaks_expected = true;                                                 \
+		TH_LOG("goroutines outlive this test by design (no leak check): %s", why); \
+	} while (0)
+static inline int64_t gxt_slack(int64_t ns);
+static inline void gxt_leaks(gx_leakmark *m)
+{
+	if (!m)
+		return;
+	if (gxt_leaks_expected) {
+		free(m); /* unchecked: a mark is plain malloc'd memory */
+		return;
+	}
+	int n = gx_leakcheck_end(m, gx_now() + gxt_slack(GXT_LEAK_WAIT_NS));
+	EXPECT_EQ(n, 0);
+}
+
+#define GX_TEST_PROCS(name, procs, secs)                   \
+	static void gxt_body_##name(void);                 \
+	static int gxt_main_##name(int argc, char **argv)  \
+	{                                                  \
+		(void)argc;                                \
+		(void)argv;                                \
+		if ((procs) > 0)                           \
+			gx_maxprocs(procs);                \
+		gx_leakmark *gxt_m = gx_leakcheck_begin(); \
+		gxt_body_##name();                         \
+		gxt_leaks(gxt_m);                          \
+		return harness_child_status();             \
+	}                                                  \
+	TEST_TIMEOUT(name, secs)                           \
+	{                                                  \
+		char *argv[] = {(char *)#name, NULL};      \
+		if ((procs) > 0)                           \
+			gx_maxprocs(procs);                \
+		gx_main(gxt_main_##name, 1, argv);         \
+	}                                                  \
 	static void gxt_body_##name(void)
 
 #define GX_TEST_TIMEOUT(name, secs) GX_TEST_PROCS(name, 0, secs)
@@ -90,6 +118,38 @@ static inline int64_t gxt_settle_goroutines(int64_t want)
 		n = gx_num_goroutines();
 	}
 	return n;
+}
+
+/* gxt_exit_status - a wait status as a shell shows it: the exit status, or
+ * 128 + N if killed by signal N. */
+static inline int gxt_exit_status(int st)
+{
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* gxt_capture_main - run main_fn under a fresh runtime (gx_main, argv
+ * {"child"}) in a grandchild, after putenv of each "NAME=value" in env
+ * (NULL-terminated; NULL: none); its output goes to out and its wait
+ * status to *status (harness_run_capture: 0, -ETIMEDOUT or -errno). */
+struct gxt_mainspec {
+	int (*main_fn)(int, char **);
+	const char *const *env;
+};
+
+static inline void gxt__run_main(void *arg)
+{
+	const struct gxt_mainspec *ms = (const struct gxt_mainspec *)arg;
+	for (int i = 0; ms->env && ms->env[i]; i++)
+		putenv((char *)ms->env[i]);
+	char *argv[] = {(char *)"child", NULL};
+	gx_main(ms->main_fn, 1, argv);
+}
+
+static inline int gxt_capture_main(int (*main_fn)(int, char **), const char *const *env, char *out, size_t n,
+				   int *status, int timeout_s)
+{
+	struct gxt_mainspec ms = {main_fn, env};
+	return harness_run_capture(gxt__run_main, &ms, out, n, status, timeout_s);
 }
 
 #endif

@@ -173,6 +173,15 @@ void gx_lock(gx_lock_t *l)
 	atomic_store(&l->key, (uint32_t)cur + 1);
 }
 
+/* GX_ASSERT_LOCK_HELD (runtime.h) against the model's lock: held by the
+ * current model thread. */
+void gx_assert_lock_held(gx_lock_t *l, const char *lockname, const char *fn)
+{
+	uint32_t me = cur < 0 ? 100 : (uint32_t)cur + 1;
+	if (atomic_load(&l->key) != me)
+		gx_fatal("%s: lock %s not held", fn, lockname);
+}
+
 void gx_unlock(gx_lock_t *l)
 {
 	gx_model_step();
@@ -513,10 +522,12 @@ static void f_thief(int self)
  * thief steals from it. */
 static void g_setup(void)
 {
+	gx_lock(&gx_sched.lock);
 	for (int i = 0; i < 4; i++) {
 		nput[i]++;
 		gx_globrunqput(&gs[i]);
 	}
+	gx_unlock(&gx_sched.lock);
 	put(0, 4, false);
 }
 static void g_owner(int self)

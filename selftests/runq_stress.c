@@ -65,18 +65,33 @@ void gx_procyield(int n)
 }
 
 /* sched.lock: a test-and-test-and-set spin lock that yields. */
+#if GX_LOCK_CHECKS
+static __thread char lockself; /* this thread's identity as a lock holder */
+void gx_assert_lock_held(gx_lock_t *l, const char *lockname, const char *where)
+{
+	if (atomic_load_explicit(&l->owner, memory_order_relaxed) != &lockself)
+		gx_fatal("%s: lock %s not held", where, lockname);
+}
+#endif
+
 void gx_lock(gx_lock_t *l)
 {
 	for (;;) {
 		if (atomic_load_explicit(&l->key, memory_order_relaxed) == 0 &&
 		    atomic_exchange_explicit(&l->key, 1, memory_order_acquire) == 0)
-			return;
+			break;
 		sched_yield();
 	}
+#if GX_LOCK_CHECKS
+	atomic_store_explicit(&l->owner, &lockself, memory_order_relaxed);
+#endif
 }
 
 void gx_unlock(gx_lock_t *l)
 {
+#if GX_LOCK_CHECKS
+	atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
+#endif
 	atomic_store_explicit(&l->key, 0, memory_order_release);
 }
 

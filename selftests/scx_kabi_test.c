@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * scx_kabi_test.c - scx mode of gmpx-sched, tested through its ABI alone
- * (include/gmpx_kabi.h): a fake runtime that speaks the protocol, writes
+ * (include/gmpx/kabi.h, include/gmpx/sched_proto.h): a fake runtime that speaks the protocol, writes
  * the shared memory as a runtime would, and checks what the sched_ext
  * scheduler (bpf/gmpx_scx.bpf.c) does with it. No libgmpx: the runtime
  * side is written elsewhere; this pins down the kernel side's semantics.
@@ -51,7 +51,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <linux/bpf.h>
-#include "gmpx_kabi.h"
+#include <gmpx/sched_proto.h>
 
 #define SCHED_EXT_POLICY 7
 #define GXS_LINKS	 4 /* the daemon's tracing links: switch, wakeup, sys_enter, sys_exit */
@@ -197,7 +197,7 @@ static int connect_daemon(pid_t pid)
 	return -1;
 }
 
-static void msg_init(struct gx_kabi_msg *m, unsigned type, __u32 a0, __u32 a1)
+static void msg_init(struct gx_sched_msg *m, unsigned type, __u32 a0, __u32 a1)
 {
 	memset(m, 0, sizeof(*m));
 	m->magic = GX_KABI_MAGIC;
@@ -208,7 +208,7 @@ static void msg_init(struct gx_kabi_msg *m, unsigned type, __u32 a0, __u32 a1)
 }
 
 /* one packet, with up to 16 fds; timeout_ms < 0: block */
-static int recv_msg(int fd, struct gx_kabi_msg *m, int *fds, int *nfds, int timeout_ms)
+static int recv_msg(int fd, struct gx_sched_msg *m, int *fds, int *nfds, int timeout_ms)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * 16)];
@@ -238,7 +238,7 @@ static int recv_msg(int fd, struct gx_kabi_msg *m, int *fds, int *nfds, int time
 	return 0;
 }
 
-static int request(int fd, struct gx_kabi_msg *m, int *fds, int *nfds)
+static int request(int fd, struct gx_sched_msg *m, int *fds, int *nfds)
 {
 	if (send(fd, m, sizeof(*m), 0) != (ssize_t)sizeof(*m))
 		return -errno;
@@ -247,7 +247,7 @@ static int request(int fd, struct gx_kabi_msg *m, int *fds, int *nfds)
 
 static int mreg(pid_t tid, int slot)
 {
-	struct gx_kabi_msg m;
+	struct gx_sched_msg m;
 	int err;
 
 	msg_init(&m, GX_MSG_MREG, (__u32)tid, (__u32)slot);
@@ -597,7 +597,7 @@ static void print_scx_events(void)
 
 static bool test_hello(void)
 {
-	struct gx_kabi_msg m;
+	struct gx_sched_msg m;
 	int fds[16], nfds = 0, err;
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE), len = (sizeof(struct gx_kabi_proc) + pg - 1) / pg * pg;
 
@@ -636,7 +636,7 @@ static void test_hello_trace(void)
 		return;
 	pid = fork();
 	if (pid == 0) {
-		struct gx_kabi_msg m;
+		struct gx_sched_msg m;
 		int fds[16], nfds = 0, fd = connect_daemon(daemon_pid), err;
 
 		close(pfd[0]);
@@ -815,7 +815,7 @@ static void test_preempt(void)
 /* The daemon goes: the client gets GX_MSG_EXIT with kind, then EOF. */
 static bool wait_exit_msg(int fd, int timeout_ms, __u32 *kind, char *text, size_t n)
 {
-	struct gx_kabi_msg m;
+	struct gx_sched_msg m;
 
 	for (;;) {
 		if (recv_msg(fd, &m, NULL, NULL, timeout_ms) < 0)
@@ -858,7 +858,7 @@ static void test_exit_unreg(void)
 
 static void test_exit_error(void)
 {
-	struct gx_kabi_msg m;
+	struct gx_sched_msg m;
 	char text[128] = "";
 	__u32 kind = 0;
 	bool got = false;

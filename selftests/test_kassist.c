@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_kassist.c - the kernel assist, trace mode (user/kassist.c,
+ * test_kassist.c - the kernel assist, trace mode (user/kassist*.c,
  * bpf/gmpx_trace.bpf.c, tools/gmpx-sched).
  *
  * The first tests drive the P revocation protocol with a fake kernel (the
@@ -12,7 +12,8 @@
  */
 #define _GNU_SOURCE /* pipe2 */
 #include "gx_test.h"
-#include "gmpx_kabi.h"
+#include <gmpx/sched_proto.h>
+#include "kdaemon.h"
 
 #include <grp.h>
 #include <pthread.h>
@@ -139,118 +140,6 @@ static int64_t run_blocked_reader(gx_fn reader, int64_t write_after)
 	return waited;
 }
 
-/* ---- a private daemon, and tests that start the runtime in a given mode
- * --------------------------------------------------------------- */
-
-static char ksock[100], kpins[96];
-static pid_t kdaemon;
-/* scx tests: more gmpx-sched arguments (--mode scx, ...), NULL-terminated */
-static const char *kdaemon_args[8];
-
-static const char *sched_bin(void)
-{
-	const char *b = getenv("GXT_SCHED");
-	return b && *b ? b : "build/gmpx-sched";
-}
-
-/* need_bpf - skip unless this process can load BPF with BTF. */
-static void need_bpf(void)
-{
-	if (geteuid() != 0)
-		SKIP(return, "needs root (BPF)");
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
-		SKIP(return, "no kernel BTF (/sys/kernel/btf/vmlinux)");
-	if (access(sched_bin(), X_OK) != 0)
-		SKIP(return, "%s not built (BPF tools missing?)", sched_bin());
-	if (gx_test_sanitized() == 2)
-		SKIP(return, "TSan: sysmon reads a blocked M's fields without atomics by design");
-}
-
-static void stop_daemon(void)
-{
-	if (kdaemon > 0 && getpid() != kdaemon)
-		kill(kdaemon, SIGTERM);
-}
-
-/* rm_pins - what a SIGKILLed daemon leaves: its pins, and its socket. */
-static void rm_pins(void)
-{
-	const char *names[] = {"gx_procs", "gx_rbufs", "gx_tids"};
-	char path[160];
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", kpins, names[i]);
-		unlink(path);
-	}
-	rmdir(kpins);
-	unlink(ksock);
-}
-
-/* start_daemon - a private gmpx-sched for this test; GX_KASSIST_SOCK
- * points at it. It goes when the test does (--watch-fd). */
-static void start_daemon(void)
-{
-	need_bpf();
-	snprintf(ksock, sizeof(ksock), "/tmp/gxt-kassist-%d/sched.sock", getpid());
-	snprintf(kpins, sizeof(kpins), "/sys/fs/bpf/gxt-kassist-%d", getpid());
-	/* The daemon exits (cleanly, removing its pins) when the write end of
-	 * this pipe closes, i.e. when this test process ends in any way. */
-	/* A socket left by a SIGKILLed daemon of an earlier test whose pid we
-	 * reuse would pass for this daemon's before it listens. */
-	unlink(ksock);
-	int watch[2];
-	ASSERT_EQ(pipe2(watch, O_CLOEXEC), 0);
-	kdaemon = fork();
-	ASSERT_GE(kdaemon, 0);
-	if (kdaemon == 0) {
-		int null = open("/dev/null", O_WRONLY);
-		if (!getenv("GXT_SCHED_VERBOSE") && null >= 0)
-			dup2(null, 2);
-		fcntl(watch[0], F_SETFD, 0);
-		char fd[16];
-		snprintf(fd, sizeof(fd), "%d", watch[0]);
-		const char *argv[16] = {sched_bin(), "--socket", ksock, "--pin-dir", kpins, "--watch-fd", fd};
-		for (int i = 0; kdaemon_args[i] && i < 8; i++)
-			argv[7 + i] = kdaemon_args[i];
-		execv(sched_bin(), (char **)argv);
-		_exit(127);
-	}
-	close(watch[0]);
-	int64_t t0 = gxt_now_ns();
-	struct stat st;
-	while (stat(ksock, &st) != 0) {
-		int status;
-		if (waitpid(kdaemon, &status, WNOHANG) == kdaemon) {
-			ASSERT_EQ(kdaemon_args[0] && getenv("GXT_SCX_REQUIRED"), 0); /* the VM run: must load */
-			SKIP(return, "gmpx-sched exited at start (status %d): cannot load BPF here", status);
-		}
-		ASSERT_LT(gxt_now_ns() - t0, 10000 * GX_MS);
-		usleep(2000);
-	}
-	setenv("GX_KASSIST_SOCK", ksock, 1);
-	atexit(stop_daemon);
-}
-
-/* KTEST - a test whose runtime starts in `mode`, with a private daemon. */
-#define KTEST(name, procs, mode, secs)                   \
-	static void kt_body_##name(void);                \
-	static int kt_main_##name(int argc, char **argv) \
-	{                                                \
-		(void)argc;                              \
-		(void)argv;                              \
-		kt_body_##name();                        \
-		return harness_child_status();           \
-	}                                                \
-	TEST_TIMEOUT(name, secs)                         \
-	{                                                \
-		char *argv[] = {(char *)#name, NULL};    \
-		if ((mode) != GX_KASSIST_OFF)            \
-			start_daemon();                  \
-		gx_maxprocs(procs);                      \
-		ASSERT_EQ(gx_kassist_set(mode), 0);      \
-		gx_main(kt_main_##name, 1, argv);        \
-	}                                                \
-	static void kt_body_##name(void)
-
 /* ---- fake kernel: the protocol in every build -------------------------------------- */
 
 KTEST(revoke_unwrapped_read_fake_kernel, 1, GX_KASSIST_OFF, 60)
@@ -342,6 +231,20 @@ KTEST(trace_mode_attaches, 2, GX_KASSIST_TRACE, 60)
 		snprintf(path, sizeof(path), "/proc/self/task/%d", kp->m[i].tid);
 		EXPECT_EQ(access(path, F_OK), 0);
 	}
+}
+
+/* The header's P count follows gx_maxprocs, and a P made after attach
+ * has its slot in the shared state, unplaced (trace mode places nothing). */
+KTEST(trace_maxprocs_published, 1, GX_KASSIST_TRACE, 60)
+{
+	ASSERT_EQ(gx_kassist_mode(), GX_KASSIST_TRACE);
+	const struct gx_kabi_proc *kp = gx_test_kabi();
+	EXPECT_EQ(kp->hdr.np, 1u);
+	EXPECT_EQ(gx_maxprocs(3), 1);
+	EXPECT_EQ(kp->hdr.np, 3u);
+	EXPECT_EQ(kp->p[2].cpu, -1);
+	EXPECT_EQ(gx_maxprocs(2), 3);
+	EXPECT_EQ(kp->hdr.np, 2u);
 }
 
 KTEST(trace_unwrapped_read_hands_off_p, 1, GX_KASSIST_TRACE, 60)
@@ -460,9 +363,9 @@ static int raw_request(uint16_t type, uint32_t a0, uint32_t a1, int32_t *status)
 		close(s);
 		return -1;
 	}
-	struct gx_kabi_msg m = {
+	struct gx_sched_msg m = {
 		.magic = GX_KABI_MAGIC, .version = GX_KABI_VERSION, .type = type, .arg0 = a0, .arg1 = a1};
-	struct gx_kabi_msg r;
+	struct gx_sched_msg r;
 	memset(&r, 0, sizeof(r));
 	ssize_t n = -1;
 	if (send(s, &m, sizeof(m), 0) == (ssize_t)sizeof(m))
@@ -767,24 +670,7 @@ static void need_scx(const char *a0, const char *a1)
 
 /* KTEST_SCX - a test in scx mode with a private daemon (extra args a0 a1;
  * a0 "": a private daemon without them; NULL: GXT_SCX_SOCK's if set). */
-#define KTEST_SCX(name, procs, secs, a0, a1)                  \
-	static void kt_body_##name(void);                     \
-	static int kt_main_##name(int argc, char **argv)      \
-	{                                                     \
-		(void)argc;                                   \
-		(void)argv;                                   \
-		kt_body_##name();                             \
-		return harness_child_status();                \
-	}                                                     \
-	TEST_TIMEOUT(name, secs)                              \
-	{                                                     \
-		char *argv[] = {(char *)#name, NULL};         \
-		need_scx(a0, a1);                             \
-		gx_maxprocs(procs);                           \
-		ASSERT_EQ(gx_kassist_set(GX_KASSIST_SCX), 0); \
-		gx_main(kt_main_##name, 1, argv);             \
-	}                                                     \
-	static void kt_body_##name(void)
+#define KTEST_SCX(name, procs, secs, a0, a1) KTEST_WITH(name, procs, GX_KASSIST_SCX, secs, need_scx(a0, a1))
 
 static int ncpus_online(void)
 {
@@ -824,6 +710,23 @@ static void cpu_sampler(void *arg)
 	gx_wg_done(&cpu_wg);
 }
 
+/* expect_placed - np goroutines sample their CPU; at least 99% of the
+ * samples must be on their P's CPU. */
+static void expect_placed(int np, const char *how)
+{
+	atomic_store(&cpu_samples, 0);
+	atomic_store(&cpu_on_target, 0);
+	for (int i = 0; i < np; i++) {
+		gx_wg_add(&cpu_wg, 1);
+		gx_go(cpu_sampler, NULL);
+	}
+	gx_wg_wait(&cpu_wg);
+	long n = atomic_load(&cpu_samples), on = atomic_load(&cpu_on_target);
+	TH_LOG("%d Ps (%s): %ld of %ld sched_getcpu() samples on the P's CPU", np, how, on, n);
+	EXPECT_GT(n, 0);
+	EXPECT_GE(on * 100, n * 99);
+}
+
 KTEST_SCX(scx_ms_run_on_their_cpu, ncpus_online(), 120, NULL, NULL)
 {
 	ASSERT_EQ(gx_kassist_mode(), GX_KASSIST_SCX);
@@ -831,15 +734,31 @@ KTEST_SCX(scx_ms_run_on_their_cpu, ncpus_online(), 120, NULL, NULL)
 	int np = (int)kp->hdr.np;
 	for (int i = 0; i < np; i++)
 		EXPECT_GE(kp->p[i].cpu, 0);
-	for (int i = 0; i < np; i++) {
-		gx_wg_add(&cpu_wg, 1);
-		gx_go(cpu_sampler, NULL);
+	expect_placed(np, "from the start");
+}
+
+/* Ps that gx_maxprocs adds after attach are placed like the first: a CPU
+ * each, their slices timed for BPF's quantum, and the Ms that run them on
+ * those CPUs. */
+KTEST_SCX(scx_grown_ps_placed, 1, 120, NULL, NULL)
+{
+	ASSERT_EQ(gx_kassist_mode(), GX_KASSIST_SCX);
+	const struct gx_kabi_proc *kp = gx_test_kabi();
+	int n = ncpus_online();
+	if (n < 2)
+		SKIP(return, "one CPU: nothing to grow to");
+	EXPECT_EQ(kp->hdr.np, 1u);
+	EXPECT_EQ(gx_maxprocs(n), 1);
+	EXPECT_EQ((int)kp->hdr.np, n);
+	for (int i = 0; i < n; i++) {
+		EXPECT_GE(kp->p[i].cpu, 0);
+		EXPECT_NE(kp->p[i].slice_start_ns, 0u);
+		for (int j = 0; j < i; j++)
+			EXPECT_NE(kp->p[i].cpu, kp->p[j].cpu);
 	}
-	gx_wg_wait(&cpu_wg);
-	long n = atomic_load(&cpu_samples), on = atomic_load(&cpu_on_target);
-	TH_LOG("%ld of %ld sched_getcpu() samples on the P's CPU (%d Ps)", on, n, np);
-	EXPECT_GT(n, 0);
-	EXPECT_GE(on * 100, n * 99);
+	expect_placed(n, "grown from 1");
+	EXPECT_EQ(gx_maxprocs(1), n);
+	EXPECT_EQ(kp->hdr.np, 1u);
 }
 
 KTEST_SCX(scx_unwrapped_read_hands_off_p, 1, 60, NULL, NULL)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_net.c - the network I/O layer (gmpx_net.h): goroutines parked on
+ * test_net.c - the network I/O layer (gmpx/net.h): goroutines parked on
  * file descriptors instead of threads.
  *
  * Covers: 10,000 concurrent loopback TCP connections echoing (scaled down in
@@ -21,7 +21,7 @@
  */
 #define _GNU_SOURCE
 #include "gx_test.h"
-#include "gmpx_net.h"
+#include <gmpx/net.h>
 
 #include <arpa/inet.h>
 #include <dirent.h>

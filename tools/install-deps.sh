@@ -14,7 +14,11 @@ have_cmd() { command -v "$1" >/dev/null 2>&1; }
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 # Base toolchain for building and testing.
-for p in gcc make libc6-dev clang clang-tidy clang-format cppcheck python3 git; do
+# libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for clang (make fuzz).
+# libunwind-dev, libdw-dev: the headers of the unwinder and symboliser that
+# goroutine dumps dlopen (user/traceback.c); they bring libunwind8, libdw1.
+for p in gcc make libc6-dev clang clang-tidy clang-format cppcheck python3 git libclang-rt-14-dev \
+	libunwind-dev libdw-dev; do
 	have_pkg "$p" || need+=("$p")
 done
 
@@ -29,9 +33,21 @@ done
 # uses it when present. gnuplot (no X) draws the benchmark plots
 # (build/bench/plots/*.svg). The VM columns need qemu-system-x86, which
 # tools/vmtest/vmtest.sh installs itself when it first runs.
+#
+# The Tokio and Boost.Fiber peers come from Debian's packages only: Tokio's
+# crate and its dependencies (librust-tokio-dev, under
+# /usr/share/cargo/registry, which tools/bench/tokio/.cargo/config.toml
+# replaces crates.io with; cargo builds offline) and Boost.Fiber with
+# Boost.Context (libboost-fiber-dev), compiled with g++. cargo itself is
+# Debian's unless one is already on PATH (e.g. rustup's). Without them the
+# runner skips those columns with one line.
 if [ "$what" != test ]; then
 	have_pkg wrk || need+=(wrk)
 	have_pkg gnuplot-nox || have_cmd gnuplot || need+=(gnuplot-nox)
+	have_pkg librust-tokio-dev || need+=(librust-tokio-dev)
+	have_pkg libboost-fiber-dev || need+=(libboost-fiber-dev)
+	have_cmd g++ || need+=(g++)
+	have_cmd cargo || [ -x "$HOME/.cargo/bin/cargo" ] || need+=(cargo)
 fi
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

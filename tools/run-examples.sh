@@ -6,18 +6,9 @@
 # Prints TAP and a closing "N passed, N failed" line.
 set -u
 cd "$(dirname "$0")/.."
-B=build/examples
-pass=0 fail=0 n=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n $1"
-	pass=$((pass + 1))
-}
-not_ok() { # name, reason
-	n=$((n + 1))
-	echo "not ok $n $1 # $2"
-	fail=$((fail + 1))
-}
+B=${EXAMPLES_DIR:-build/examples} # tools/check-install.sh runs those built from the installed tree
+# shellcheck source=tools/tap.sh
+. tools/tap.sh
 check() { # name, expected-substring, command...
 	local name=$1 want=$2
 	shift 2
@@ -137,5 +128,4 @@ print(f"ok {hello} responses" if n200 == hello == 300 else f"FAILED: {n200} 200s
 EOF
 	stop http_hello-sigterm
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+tap_end

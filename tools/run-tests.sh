@@ -3,7 +3,9 @@
 #   1. the harness self-test
 #   2. the run-queue model check (exhaustive interleavings + mutants) and stress
 #   3. the selftests in the release, ASan+UBSan and TSan builds
-#   4. the examples
+#   4. the examples, then the installed library (tools/check-install.sh)
+#   4b. the fuzz targets of gmpx-sched's parser and admission, 60 s each
+#      (tools/run-fuzz.sh; FUZZ_TIME to change)
 #   5. in the sched_ext guest: the BPF scheduler against a fake runtime
 #      (tools/vmtest/scx-kabi.sh), then the runtime's scx-mode tests
 #      (tools/vmtest/scx-tests.sh)
@@ -49,7 +51,11 @@ step selftests-asan env HARNESS_TIMEOUT_SCALE=4 ASAN_OPTIONS=detect_leaks=0 "$B/
 step selftests-tsan env HARNESS_TIMEOUT_SCALE=6 TSAN_OPTIONS=halt_on_error=1 "$B/tsan/gmpx_test"
 if [ -x "$B/examples/hello" ]; then
 	step examples bash tools/run-examples.sh
+	# the library as installed: make install into a temporary DESTDIR, the
+	# headers in every C and C++ dialect, the examples by pkg-config alone
+	step install bash tools/check-install.sh
 fi
+step fuzz bash tools/run-fuzz.sh
 # scx mode needs a sched_ext kernel: its tests run in a QEMU guest (skipped
 # with the reason where QEMU or the kernel cannot be had)
 step selftests-scx-kabi-vm bash tools/vmtest/scx-kabi.sh

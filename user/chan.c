@@ -301,6 +301,7 @@ static void chanrecvfrom(gx_chan *c, struct gx_sudog *sg, void *ep, void (*unloc
  */
 int gx_chantrysend(gx_chan *c, const void *ep, void (*unlockf)(void *), void *arg)
 {
+	GX_ASSERT_LOCK_HELD(&c->lock);
 	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
 		unlockf(arg);
 		return -EPIPE;
@@ -329,6 +330,7 @@ int gx_chantrysend(gx_chan *c, const void *ep, void (*unlockf)(void *), void *ar
  */
 int gx_chantryrecv(gx_chan *c, void *ep, void (*unlockf)(void *), void *arg)
 {
+	GX_ASSERT_LOCK_HELD(&c->lock);
 	size_t sz = c->elemsize;
 	uint32_t qcount = atomic_load_explicit(&c->qcount, memory_order_relaxed);
 	if (atomic_load_explicit(&c->closed, memory_order_relaxed)) {
@@ -586,8 +588,9 @@ void gx_chandequeuesudog(gx_chan *c, int op, struct gx_sudog *sg)
 	waitq_dequeuesudog(op == GX_SEND ? &c->sendq : &c->recvq, sg);
 }
 
-/* gx_chanwaiters - how many sudogs wait in each queue (tests). */
-void gx_chanwaiters(gx_chan *c, int *nsend, int *nrecv)
+/* gx_channwaiters - how many sudogs wait in each queue (for the tests'
+ * gx_chanwaiters, testing.c). */
+void gx_channwaiters(gx_chan *c, int *nsend, int *nrecv)
 {
 	int ns = 0, nr = 0;
 	gx_lock(&c->lock);

@@ -37,7 +37,17 @@
 
 #include <errno.h>
 
+/* gx_cond.lock and .lockholder hold a gx_lock_t (the holder: only in
+ * builds that check lock preconditions; the layout is the same in all). */
+_Static_assert(offsetof(gx_lock_t, key) == 0 && sizeof(((gx_lock_t *)0)->key) == sizeof(uint32_t),
+	       "gx_cond.lock holds a gx_lock_t's key");
+#if GX_LOCK_CHECKS
+_Static_assert(offsetof(gx_lock_t, owner) == offsetof(gx_cond, lockholder) - offsetof(gx_cond, lock) &&
+		       sizeof(gx_lock_t) <= offsetof(gx_cond, head) - offsetof(gx_cond, lock),
+	       "gx_cond.lock and .lockholder hold a checked gx_lock_t");
+#else
 _Static_assert(sizeof(gx_lock_t) == sizeof(uint32_t), "gx_cond.lock holds a gx_lock_t");
+#endif
 
 /* sync.c's Mutex state bit: the mutex is locked */
 #define MUTEX_LOCKED 1

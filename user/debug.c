@@ -10,6 +10,8 @@
  *     goroutine, as Go's scheddetail does.
  *   GX_DEBUG=deadlock=0        turn off deadlock detection (for programs
  *     whose goroutines are woken by gx_ready from foreign threads).
+ *   GX_DEBUG=asyncpreemptoff=1 no signal-based preemption (preempt.c).
+ *   GX_DEBUG=sigquit=0         leave SIGQUIT alone (no goroutine dump: dump.c).
  * The trace is printed by sysmon (sysmon.c), without stopping the world,
  * so the figures on one line may be from slightly different instants.
  */
@@ -23,7 +25,8 @@ void gx_parsedebug(const char *s)
 {
 	char buf[256];
 	snprintf(buf, sizeof(buf), "%s", s);
-	for (char *kv = strtok(buf, ","); kv; kv = strtok(NULL, ",")) {
+	char *save;
+	for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(kv, '=');
 		if (!eq) {
 			gx_print("gmpx: GX_DEBUG: ignoring \"%s\" (want key=value)\n", kv);
@@ -41,10 +44,16 @@ void gx_parsedebug(const char *s)
 			gx_debug.schedtrace = v;
 		else if (strcmp(kv, "scheddetail") == 0)
 			gx_debug.scheddetail = v;
+		else if (strcmp(kv, "asyncpreemptoff") == 0)
+			gx_debug.asyncpreemptoff = v;
 		else if (strcmp(kv, "deadlock") == 0)
-			; /* read by gx_main */
+			gx_debug.nodeadlock = v == 0;
+		else if (strcmp(kv, "sigquit") == 0)
+			gx_debug.nosigquit = v == 0;
 		else
-			gx_print("gmpx: GX_DEBUG: unknown setting \"%s\"\n", kv);
+			gx_print("gmpx: GX_DEBUG: unknown setting \"%s=%s\" (known: schedtrace, scheddetail, "
+				 "asyncpreemptoff, deadlock, sigquit)\n",
+				 kv, eq + 1);
 	}
 }
 

@@ -2,15 +2,16 @@
 /*
  * kassist_scx.c - the kernel assist, scx mode: the runtime side of the
  * sched_ext scheduler (bpf/gmpx_scx.bpf.c, loaded by gmpx-sched --mode
- * scx). Everything of trace mode (kassist.c) holds: the same shared state,
- * the same words, sysmon asleep on the ring buffer. On top of it:
+ * scx). Everything of trace mode (kassist_trace.c) holds: the same shared
+ * state, the same words, sysmon asleep on the ring buffer, the revocation
+ * protocol. On top of it:
  *
  * Placement. Each P gets a CPU at attach (p.cpu: the process's allowed
  * CPUs in order, round robin when there are more Ps). Each M makes itself
  * SCHED_EXT (with SCHED_RESET_ON_FORK: threads the program creates are
  * not), so the BPF scheduler runs an M that holds P i on p[i].cpu. An M
  * that acquires a P while it runs on another CPU yields once, and the BPF
- * scheduler puts it back on the right one (gx_kassist_oncpu).
+ * scheduler puts it back on the right one (scx_acquirep).
  *
  * Standbys. An idle M in stopm (already on the idle M list) stands by for
  * a P that has no standby: it publishes itself (m.rstate = STANDBY, m.p =
@@ -31,8 +32,8 @@
  *     runnable tasks wait too long, so BPF lets each parked standby run now
  *     and then; it finds nothing and yields again.
  * A standby is on the idle M list the whole time, and whoever removes it
- * from the list decides: startm (its mget, or gx_kassist_scx_mget for the
- * offered P's own standby) gives it nextp and wakes its note, as for any
+ * from the list decides: startm (its mget, or scx_mget for the offered P's
+ * own standby) gives it nextp and wakes its note, as for any
  * idle M; the standby that takes a P itself removes itself first, and if
  * it is no longer there (startm got it) hands the P it took to startm.
  *
@@ -65,7 +66,7 @@
  * tens of ms in an emulated guest). */
 #define STANDBY_START_WAIT_NS ((int64_t)200000000)
 
-_Atomic bool gx_kassist_scx;
+static _Atomic bool scx_on; /* until the fallback */
 static int kickfd = -1;
 
 /* setext - make thread tid (0: the caller) SCHED_EXT, or back to
@@ -109,25 +110,43 @@ void gx_scx_detach(void)
 	getm()->kscx = false;
 }
 
+/* publishp - pp's CPU (the allowed CPUs in turn), no standby yet, and
+ * its slice clock: BPF times every slice (kslot.h). A slice under way
+ * (goroutine 1 inherits it from runnext) is timed from here. */
+static void publishp(struct gx_p *pp)
+{
+	if (pp->id >= GX_KABI_MAX_P)
+		return;
+	pp->kslot->cpu = cpus[pp->id % ncpus];
+	pp->kslot->standby = -1;
+	pp->kslot->slice_start_ns = (uint64_t)gx_nanotime();
+	pp->kslot_clock = true;
+}
+
 void gx_scx_publish(int fd)
 {
 	/* Only m0 exists: nothing runs concurrently. */
-	for (int32_t i = 0; i < atomic_load(&gx_sched.nallp) && i < GX_KABI_MAX_P; i++) {
-		if (!gx_allp[i])
-			continue;
-		gx_allp[i]->kslot->cpu = cpus[i % ncpus];
-		gx_allp[i]->kslot->standby = -1;
-		/* a slice under way (goroutine 1 inherits it from runnext)
-		 * is timed from here */
-		gx_allp[i]->kslot->slice_start_ns = (uint64_t)gx_nanotime();
-	}
+	for (int32_t i = 0; i < atomic_load(&gx_sched.nallp); i++)
+		if (gx_allp[i])
+			publishp(gx_allp[i]); /* (it skips Ps beyond the ABI's slots) */
 	kickfd = fd;
-	atomic_store(&gx_kassist_scx, true);
+	atomic_store(&scx_on, true);
 }
 
-void gx_scx_minit(struct gx_m *mp)
+/* A P that gx_maxprocs grew the runtime by: placed like the first ones.
+ * No standby is started for it: an idle M may still stand by for it
+ * (claim), else startm's futex path serves it. */
+static void scx_newp(struct gx_p *pp)
 {
-	if (!atomic_load(&gx_kassist_scx))
+	GX_ASSERT_LOCK_HELD(&gx_sched.lock);
+	if (atomic_load(&scx_on))
+		publishp(pp);
+}
+
+static void scx_minit(struct gx_m *mp)
+{
+	gx_ktrace_minit(mp); /* MREG first: BPF places only Ms it knows */
+	if (!atomic_load(&scx_on))
 		return;
 	int err = setpolicy(0, true);
 	if (err) {
@@ -141,9 +160,9 @@ void gx_scx_minit(struct gx_m *mp)
 	mp->kscx = true;
 }
 
-void gx_scx_start_standbys(void)
+static void scx_start(void)
 {
-	if (!atomic_load(&gx_kassist_scx))
+	if (!atomic_load(&scx_on))
 		return;
 	int32_t n = atomic_load(&gx_sched.gomaxprocs), made = 0;
 	for (; made < n; made++)
@@ -165,8 +184,11 @@ void gx_scx_start_standbys(void)
 
 void gx_scx_fallback(void)
 {
-	if (!atomic_exchange(&gx_kassist_scx, false))
+	if (!atomic_exchange(&scx_on, false))
 		return;
+	for (int32_t i = 0; i < atomic_load(&gx_sched.nallp); i++)
+		if (gx_allp[i])
+			gx_allp[i]->kslot_clock = false;
 	/* Standbys see the flag at their next look; the kernel runs them (and
 	 * every SCHED_EXT thread) in the fair class already. */
 	for (struct gx_m *mp = atomic_load(&gx_sched.allm); mp; mp = mp->alllink) {
@@ -176,10 +198,10 @@ void gx_scx_fallback(void)
 	}
 }
 
-void gx_kassist_oncpu(struct gx_p *pp)
+static void scx_acquirep(struct gx_m *mp, struct gx_p *pp)
 {
 	int c = pp->kslot->cpu;
-	if (c >= 0 && atomic_load_explicit(&gx_kassist_scx, memory_order_relaxed) && sched_getcpu() != c)
+	if (mp->kscx && c >= 0 && atomic_load_explicit(&scx_on, memory_order_relaxed) && sched_getcpu() != c)
 		sched_yield(); /* the BPF scheduler enqueues us on c */
 }
 
@@ -197,15 +219,18 @@ static int kick(int32_t i)
 	return (int)attr.test.retval;
 }
 
-struct gx_m *gx_kassist_scx_mget(struct gx_p *pp)
+static struct gx_m *scx_mget(struct gx_p *pp)
 {
+	if (!atomic_load_explicit(&scx_on, memory_order_relaxed))
+		return NULL;
 	struct gx_m *mp = atomic_load_explicit(&pp->standby, memory_order_acquire);
-	if (!mp || !gx_kassist_midle_remove(mp))
+	if (!mp || !gx_midle_remove(mp))
 		return NULL;
 	return mp;
 }
 
-void gx_kassist_scx_wake(struct gx_m *nmp)
+/* scx_kick - startm woke nmp's note: if it stands by, have BPF run it now. */
+static void scx_kick(struct gx_m *nmp)
 {
 	/* nmp's note is woken. If it stands by (for the P it was given, or
 	 * another), it is parked in BPF, not on the futex: move it onto its
@@ -221,6 +246,14 @@ void gx_kassist_scx_wake(struct gx_m *nmp)
 	__atomic_fetch_add(&gx_kabi->hdr.standby_wakes, 1, __ATOMIC_RELAXED);
 	gx_storeload_fence(); /* want before the kick; pairs with the standby's yield */
 	kick(i);
+}
+
+/* An idle M waits as a standby, or (every P has one) as trace mode's
+ * waiter in epoll: wake whichever it is. */
+static void scx_wakem(struct gx_m *nmp)
+{
+	scx_kick(nmp);
+	gx_ktrace_wakem(nmp);
 }
 
 /* claim - a P without a standby, starting from a spread-out one. */
@@ -254,9 +287,11 @@ static bool take(struct gx_p *pp, int64_t now)
 	return gx_kassist_handoff_syscall(pp, (int64_t)owner->kslot->block_ns, now, true);
 }
 
-bool gx_kassist_scx_standby(struct gx_m *mp)
+/* standby - stand by for a P until given one; false if this M cannot (not
+ * SCHED_EXT, or every P has its standby). */
+static bool standby(struct gx_m *mp)
 {
-	if (!mp->kscx || !atomic_load(&gx_kassist_scx))
+	if (!mp->kscx || !atomic_load(&scx_on))
 		return false;
 	struct gx_p *pp = claim(mp);
 	if (!pp)
@@ -267,11 +302,11 @@ bool gx_kassist_scx_standby(struct gx_m *mp)
 	__atomic_store_n(&pp->kslot->standby, (int32_t)mp->id, __ATOMIC_RELEASE);
 	for (;;) {
 		if (atomic_load_explicit(&mp->park.key, memory_order_acquire) ||
-		    !atomic_load_explicit(&gx_kassist_scx, memory_order_relaxed))
+		    !atomic_load_explicit(&scx_on, memory_order_relaxed))
 			break; /* startm gave us a P (nextp), or scx is over */
 		if (take(pp, gx_nanotime())) {
 			gx_lock(&gx_sched.lock);
-			bool mine = gx_kassist_midle_remove(mp);
+			bool mine = gx_midle_remove(mp);
 			gx_unlock(&gx_sched.lock);
 			if (!mine) {
 				gx_handoffp(pp); /* startm is waking us already: the usual way */
@@ -283,7 +318,7 @@ bool gx_kassist_scx_standby(struct gx_m *mp)
 			break;
 		}
 		GX_WRITE_ONCE(pp->kslot->want, 0);
-		gx_storeload_fence(); /* want cleared before the last look; pairs with gx_kassist_scx_wake */
+		gx_storeload_fence(); /* want cleared before the last look; pairs with scx_kick */
 		if (atomic_load_explicit(&mp->park.key, memory_order_acquire))
 			break;
 		sched_yield(); /* parked by BPF until our P needs us */
@@ -296,7 +331,14 @@ bool gx_kassist_scx_standby(struct gx_m *mp)
 	return true;
 }
 
-void gx_kassist_scx_preempt(const struct gx_kabi_event *ev)
+static void scx_idle(struct gx_m *mp)
+{
+	if (!standby(mp))
+		gx_ktrace_idle(mp); /* every P has its standby: the waiter, or the futex */
+}
+
+/* A GX_EV_PREEMPT event: signal the G if it still runs that slice. */
+static void preempt_event(const struct gx_kabi_event *ev)
 {
 	if (ev->p < 0 || ev->p >= atomic_load(&gx_sched.nallp))
 		return;
@@ -306,3 +348,33 @@ void gx_kassist_scx_preempt(const struct gx_kabi_event *ev)
 	    atomic_load_explicit(&pp->schedtick, memory_order_relaxed) == (uint32_t)ev->mword)
 		gx_preemptone(pp);
 }
+
+static struct gx_p *scx_event(const struct gx_kabi_event *ev, int64_t now, bool take)
+{
+	if (ev->type == GX_EV_PREEMPT) {
+		preempt_event(ev);
+		return NULL;
+	}
+	return gx_kassist_block_event(ev, now, take);
+}
+
+const struct gx_kassist_ops gx_kassist_scx = {
+	.name = "scx",
+	.mode = GX_KASSIST_SCX,
+	.minit = scx_minit,
+	.start = scx_start,
+	.newp = scx_newp,
+	.acquirep = scx_acquirep,
+	.mget = scx_mget,
+	.wakem = scx_wakem,
+	.idle = scx_idle,
+	.retake = gx_ktrace_retake,
+	.sysmon_slices = false, /* BPF's quantum timer: GX_EV_PREEMPT */
+	.kernel_mstate = true,
+	.sysmon_tick = gx_ktrace_sysmon_tick,
+	.sysmon_sleep = gx_ktrace_sysmon_sleep,
+	.sysmon_wake = gx_ktrace_sysmon_wake,
+	.entersyscall = gx_ktrace_entersyscall,
+	.preempt = gx_off_preempt,
+	.event = scx_event,
+};

@@ -7,8 +7,8 @@
  * possible sleepers. gx_lock spins briefly (active, then sched_yield)
  * before sleeping, because runtime critical sections are a few dozen
  * instructions. m->locks counts the locks an M holds: while it is non-zero
- * the M must not switch goroutines (asserted) and, once asynchronous
- * preemption exists, must not be preempted.
+ * the M must not switch goroutines (asserted) and is never preempted
+ * asynchronously (preempt.c: a safe point needs m->locks == 0).
  *
  * gx_note is a one-shot event used to park an idle M: notesleep blocks
  * while key == 0, notewakeup sets it to 1 (exactly once per clear).
@@ -63,15 +63,38 @@ void gx_futexwakeup(_Atomic uint32_t *addr, uint32_t cnt)
 	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, cnt, NULL, NULL, 0);
 }
 
+#if GX_LOCK_CHECKS
+/* gx_lockself - this thread's identity for lock ownership: the address of
+ * a thread-local byte (every thread has one, Ms and foreign threads). */
+static __thread char lockself;
+#define gx_lockself() ((const void *)&lockself)
+
+void gx_assert_lock_held(gx_lock_t *l, const char *lockname, const char *where)
+{
+	if (unlikely(atomic_load_explicit(&l->owner, memory_order_relaxed) != gx_lockself()))
+		gx_fatal("%s: lock %s not held", where, lockname);
+}
+#endif
+
+static void lock_slow(gx_lock_t *l);
+
 void gx_lock(gx_lock_t *l)
 {
 	struct gx_m *mp = getm();
 	if (mp)
 		mp->locks++;
 	uint32_t v = MUTEX_UNLOCKED;
-	if (likely(atomic_compare_exchange_strong_explicit(&l->key, &v, MUTEX_LOCKED, memory_order_acquire,
-							   memory_order_relaxed)))
-		return;
+	if (unlikely(!atomic_compare_exchange_strong_explicit(&l->key, &v, MUTEX_LOCKED, memory_order_acquire,
+							      memory_order_relaxed)))
+		lock_slow(l);
+#if GX_LOCK_CHECKS
+	atomic_store_explicit(&l->owner, gx_lockself(), memory_order_relaxed);
+#endif
+}
+
+static void lock_slow(gx_lock_t *l)
+{
+	uint32_t v;
 	/* Whoever takes it from here on must leave SLEEPING behind, as we
 	 * cannot know whether someone else is asleep. */
 	uint32_t wait = MUTEX_LOCKED;
@@ -104,6 +127,12 @@ void gx_lock(gx_lock_t *l)
 
 void gx_unlock(gx_lock_t *l)
 {
+#if GX_LOCK_CHECKS
+	if (unlikely(atomic_load_explicit(&l->owner, memory_order_relaxed) != gx_lockself()))
+		gx_fatal("unlock of a runtime lock %s",
+			 atomic_load(&l->owner) ? "another thread holds" : "nobody holds");
+	atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
+#endif
 	uint32_t v = atomic_exchange_explicit(&l->key, MUTEX_UNLOCKED, memory_order_release);
 	if (unlikely(v == MUTEX_UNLOCKED))
 		gx_fatal("unlock of unlocked runtime lock");

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * net.c - goroutine I/O on the netpoller (Go's internal/poll.FD and the
- * net package's dial/listen helpers): see gmpx_net.h for the contract.
+ * net package's dial/listen helpers): see gmpx/net.h for the contract.
  *
  * Every call follows one loop: try the system call on the non-blocking
  * fd; on EAGAIN, wait on the fd's read or write slot (netpollblock) until
@@ -100,6 +100,10 @@ static void pdunref(struct gx_polldesc *pd)
  */
 static struct gx_polldesc *pdbegin(int fd, int mode, int64_t deadline, int *err)
 {
+	if (!gx_runtime_ready()) {
+		*err = -EPERM; /* before gx_main: no poller, no fd is registered */
+		return NULL;
+	}
 	struct gx_polldesc *pd = pdref(fd);
 	if (!pd) {
 		*err = -EBADF;
@@ -146,6 +150,8 @@ static void pdend(struct gx_polldesc *pd, int mode)
 int gx_fd_open(int fd)
 {
 	GX_ENTER();
+	if (!gx_runtime_ready())
+		return -EPERM; /* the poller starts in gx_main */
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return -EBADF;
@@ -186,6 +192,8 @@ static void pdwake(struct gx_polldesc *pd, bool r, bool w)
 int gx_fd_close(int fd)
 {
 	GX_ENTER();
+	if (!gx_runtime_ready())
+		return -EPERM;
 	struct gx_polldesc *pd = pdget(fd, false);
 	if (!pd || atomic_load(&pd->fd) != fd)
 		return -EBADF;
@@ -209,6 +217,8 @@ int gx_fd_close(int fd)
 int gx_fd_set_deadline(int fd, int64_t rd, int64_t wd)
 {
 	GX_ENTER();
+	if (!gx_runtime_ready())
+		return -EPERM;
 	struct gx_polldesc *pd = pdref(fd);
 	if (!pd)
 		return -EBADF;
@@ -566,6 +576,8 @@ static int resolve(const char *hostport, bool passive, struct addrinfo **res)
 int gx_listen_tcp(const char *hostport, int backlog)
 {
 	GX_ENTER();
+	if (!gx_runtime_ready())
+		return -EPERM;
 	struct addrinfo *res;
 	int err = resolve(hostport, true, &res);
 	if (err)
@@ -607,6 +619,8 @@ int gx_listen_tcp(const char *hostport, int backlog)
 int gx_dial_tcp(const char *hostport, int64_t deadline)
 {
 	GX_ENTER();
+	if (!gx_runtime_ready())
+		return -EPERM;
 	struct addrinfo *res;
 	int err = resolve(hostport, false, &res);
 	if (err)

@@ -30,8 +30,10 @@
 #include "netpoll.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,8 +55,13 @@ void gx_netpollinit(void)
 {
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	breakfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (epfd < 0 || breakfd < 0)
-		gx_fatal("netpollinit: epoll_create1/eventfd failed (errno %d)", errno);
+	if (epfd < 0 || breakfd < 0) {
+		int e = errno;
+		struct rlimit rl = {0, 0};
+		getrlimit(RLIMIT_NOFILE, &rl);
+		gx_fatal("netpollinit: cannot create the poller's %s: %s (RLIMIT_NOFILE is %llu)",
+			 epfd < 0 ? "epoll fd" : "eventfd", strerror(e), (unsigned long long)rl.rlim_cur);
+	}
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &breakfd};
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, breakfd, &ev) < 0)
 		gx_fatal("netpollinit: epoll_ctl failed (errno %d)", errno);

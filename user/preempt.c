@@ -11,7 +11,7 @@
  * and the extended (SSE/AVX) state, yields, and restores them when the
  * goroutine runs again, maybe on another thread. If not, it returns and the
  * goroutine keeps running: the flag stays set for the next cooperative
- * check, and sysmon signals again a quantum later.
+ * check, and sysmon asks again ASK_AGAIN_NS (1 ms) later (sysmon.c).
  *
  * Safe points. Asynchronous preemption happens only when all hold:
  *  - the thread runs a goroutine (not the scheduler on g0, not sysmon, not
@@ -28,7 +28,56 @@
  *    room for the save area.
  * Why SIGURG (Go's reasons): it is unused by C programs in practice, its
  * default action is to ignore it, and debuggers pass it through quietly.
- * It is installed with SA_RESTART, so interrupted system calls restart.
+ *
+ * Never into a system call. A signal that reaches a thread blocked (or about
+ * to block) in the kernel ends the call: SA_RESTART (which the handler has)
+ * restarts read() and the like, but not nanosleep, poll, select, epoll_wait,
+ * sigtimedwait, ..., which return EINTR, so plain C code in a goroutine
+ * (usleep in a loop) would change behaviour. The runtime's own wrappers
+ * retry EINTR, but calls it does not see cannot be fixed after the fact.
+ * So gx_preemptm sends the signal only to an M that is not in the kernel
+ * (gx_m_in_kernel):
+ *  - trace and scx modes: the M's kernel state, which BPF keeps (gmpx/kabi.h):
+ *    not while sys_nr says it is inside a system call, nor while its word
+ *    says it is asleep (BLOCKED; REVOKED and asleep again since its wake-up),
+ *    nor within JUST_WOKE_NS of its last wake-up from a sleep (see below);
+ *    a few loads from the shared map. The revocation kick (kassist_revoke.c) goes
+ *    through the same check.
+ *  - off mode (and Ms the kernel side does not track): the thread's state
+ *    from /proc/self/task/TID/syscall, which gives the number of the call
+ *    the thread is in (even woken and not yet returned: a poll whose timeout
+ *    just expired still returns EINTR if a signal comes then), "-1 ..." when
+ *    it is in none, "running" when it is runnable (on a CPU or waiting for
+ *    one, in user code or not: the state is all it looks at); the last two are
+ *    signalled. Where the file cannot be read, field 3 of .../stat must say
+ *    'R'; where neither can, the signal is sent (the old behaviour). Both
+ *    show a thread woken in a system call but not yet returned as running,
+ *    so sysmon asks in two stages (sysmon.c: ask): the second, 200 us after
+ *    the first, signals only if the thread was on a CPU for at least a
+ *    quarter of that time (its CPU clock) and is still outside the kernel. Two
+ *    open/read/close (~5 us of sysmon's time each, no goroutine waits on
+ *    them) and two clock reads per signal; signals go at most once per
+ *    quantum per busy P, plus one per ASK_AGAIN_NS (1 ms) re-ask while they
+ *    keep landing outside safe points; an M found in the kernel is looked
+ *    at again only a quantum later. Nothing is added to the scheduler's
+ *    paths: only sysmon reads the file, and only before a signal it would
+ *    otherwise send.
+ * A skipped signal loses nothing: the P's preempt flag stays set and the
+ * goroutine yields at its next runtime entry (a blocked M's P is handed off
+ * by revocation in trace mode, or stays held in off mode, as in Go: sysmon
+ * reports a P held that way, once).
+ * The residual race: the M is seen outside the kernel and enters a system
+ * call between the last look and the signal's arrival (a microsecond or
+ * two: tgkill, the kernel's IPI to the M's CPU; longer if sysmon loses its
+ * CPU in between); the signal then ends that call. Code that computes
+ * between its calls is rarely caught there. Code that only loops over
+ * blocking calls is outside the kernel for a few microseconds per call, and
+ * sysmon's timer often fires with the one that wakes it, so a look that
+ * sees it outside is likely followed by its next call: hence off mode's
+ * second stage (such a loop is asleep for most of those 200 us, a spinner
+ * runs all of them), and trace mode's JUST_WOKE_NS. Measured here: no
+ * EINTR in the tests' 20 ms sleep loops (selftests/test_fault_preempt.c),
+ * where a single look let about one poll in 75 fail.
  *
  * Caveat (README): after an asynchronous preemption a goroutine may continue
  * on another thread at an arbitrary instruction of user code. Code that
@@ -40,20 +89,27 @@
  */
 #define _GNU_SOURCE
 #include "runtime.h"
+#include "kassist.h"
 
 #include <cpuid.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <link.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
 #define PREEMPT_SIGNAL SIGURG
-#define RED_ZONE       128
-#define HANDLER_SLACK  256 /* below the handler's frame: its callees' frames */
+/* trace/scx: an M woken from a sleep in the kernel this recently is taken
+ * to be between two blocking calls (see the top) */
+#define JUST_WOKE_NS  ((int64_t)50000)
+#define RED_ZONE      128
+#define HANDLER_SLACK 256 /* below the handler's frame: its callees' frames */
 /* room the trampoline needs below the red zone: iret frame, registers,
  * XSAVE area, C frames of gx_async_preempt_park */
 #define PREEMPT_STACK_NEED(xs) ((xs) + 1024 + RED_ZONE)
@@ -95,7 +151,7 @@ void gx_gopreempt(void)
 	if (!mp || !mp->curg || !mp->p || mp->locks || mp->curg->nopreempt || mp->lockedg)
 		return;
 	atomic_store_explicit(&mp->p->preempt, false, memory_order_relaxed);
-	gx_mcall(gopreempt_m);
+	gx_mcall(gopreempt_m, false, false);
 }
 
 int gx_preempt_check(void)
@@ -132,7 +188,7 @@ void gx_async_preempt_park(void)
 	struct gx_m *mp = getm();
 	atomic_fetch_add_explicit(&gx_async_preemptions, 1, memory_order_relaxed);
 	atomic_store_explicit(&mp->p->preempt, false, memory_order_relaxed);
-	gx_mcall(gopreempt_m);
+	gx_mcall(gopreempt_m, false, false);
 }
 
 static bool pc_is_user_code(uintptr_t pc)
@@ -156,7 +212,7 @@ static void preempt_handler(int sig, siginfo_t *si, void *uctx)
 		return;
 	gx_g *gp = mp->curg;
 	struct gx_p *pp = mp->p;
-	/* A revoked P (kassist.c) is no longer ours: its flag is another M's
+	/* A revoked P (kassist_revoke.c) is no longer ours: its flag is another M's
 	 * business, but we go through the trampoline anyway, whose GX_ENTER
 	 * hands us back to the scheduler. */
 	bool revoked = GX_KM_STATE(atomic_load_explicit((_Atomic uint64_t *)&mp->kslot->mword, memory_order_relaxed)) ==
@@ -193,10 +249,77 @@ static void preempt_handler(int sig, siginfo_t *si, void *uctx)
 	r[REG_RIP] = (greg_t)(uintptr_t)gx_async_preempt;
 }
 
-/* gx_preemptm - send the preemption signal to mp's thread. */
+/* readproc - the start of /proc/self/task/tid/<file> into buf, or -1. */
+static ssize_t readproc(pid_t tid, const char *file, char *buf, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, file);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return n;
+}
+
+/* thread_in_kernel - whether thread tid is inside a system call or asleep
+ * in the kernel (off mode's check, see the top): /proc's syscall file says
+ * "running" (on a CPU now), "-1 ..." (not in a system call: user code, or
+ * a page fault) or the number of the call it is in, even once woken and
+ * not yet returned (a poll whose timeout just expired would still return
+ * EINTR). Where that file cannot be read: field 3 of stat, 'R' or not. */
+static bool thread_in_kernel(pid_t tid)
+{
+	char buf[320];
+	if (readproc(tid, "syscall", buf, sizeof(buf)) > 0)
+		return buf[0] != 'r' && buf[0] != '-';
+	if (readproc(tid, "stat", buf, sizeof(buf)) <= 0)
+		return false;		   /* cannot tell: signal, as before */
+	const char *p = strrchr(buf, ')'); /* the name may hold any character */
+	return p && p[1] == ' ' && p[2] != 'R';
+}
+
+/* gx_m_in_kernel - whether mp's thread is in a system call or asleep in the
+ * kernel, where the signal would end the call (see the top); or was woken
+ * from such a sleep a moment ago, and is likely between two blocking calls,
+ * about to enter the next before the signal arrives. */
+bool gx_m_in_kernel(struct gx_m *mp)
+{
+	struct gx_kabi_m *k = mp->kslot;
+	if (k != &mp->kslot_local && GX_KASSIST_FIELD(kernel_mstate)) {
+		uint64_t w = atomic_load((_Atomic uint64_t *)&k->mword);
+		uint32_t st = GX_KM_STATE(w);
+		int64_t woke = (int64_t)__atomic_load_n(&k->wake_ns, __ATOMIC_RELAXED);
+		int64_t blocked = (int64_t)__atomic_load_n(&k->block_ns, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&k->sys_nr, __ATOMIC_RELAXED) != ~0u || st == GX_KM_BLOCKED ||
+		    (st == GX_KM_REVOKED && blocked >= woke))
+			return true;
+		return gx_nanotime() - woke < JUST_WOKE_NS;
+	}
+	return thread_in_kernel(mp->tid);
+}
+
+/* gx_m_cputime - CPU time mp's thread has used (ns; its thread CPU clock,
+ * as pthread_getcpuclockid gives it: exact even while it runs), or -1. */
+int64_t gx_m_cputime(struct gx_m *mp)
+{
+	struct timespec ts;
+	clockid_t clk = (clockid_t)((~(unsigned)mp->tid << 3) | 6); /* CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED */
+	if (!mp->tid || clock_gettime(clk, &ts) != 0)
+		return -1;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* gx_preemptm - send the preemption signal to mp's thread, unless it is in
+ * the kernel. Returns whether it was sent. sysmon only. */
 bool gx_preemptm(struct gx_m *mp)
 {
 	if (!mp || !mp->tid)
+		return false;
+	if (gx_m_in_kernel(mp))
 		return false;
 	return syscall(SYS_tgkill, getpid(), mp->tid, PREEMPT_SIGNAL) == 0;
 }
@@ -220,8 +343,7 @@ static int find_exec(struct dl_phdr_info *info, size_t size, void *arg)
 
 void gx_preemptinit(void)
 {
-	const char *dbg = getenv("GX_DEBUG");
-	if (dbg && strstr(dbg, "asyncpreemptoff=1"))
+	if (gx_debug.asyncpreemptoff)
 		gx_asyncpreempt_enabled = false;
 	if (GX_TSAN)
 		gx_asyncpreempt_enabled = false; /* see the caveat at the top */

@@ -5,7 +5,7 @@
  * The model. A G is a goroutine; an M is an OS thread; a P is the right to
  * run goroutine code, gomaxprocs of them. An M runs Gs only while it holds
  * a P. Each M's own pthread stack is its g0: schedule() and findrunnable()
- * run there, and a G returns to it through mcall() to park, yield or exit.
+ * run there, and a G returns to it through gx_mcall() to park, yield or exit.
  *
  * Scheduling (findrunnable, in this order):
  *   every 61st round the global queue first (so a pair of Gs that keep
@@ -30,8 +30,10 @@
  *  - m->p != NULL while m->curg runs; p->m == m.
  *  - A runnable G is in exactly one run queue (runq.c).
  *  - A G has a stack from its first execution until it exits.
- *  - sched.lock is never held across a goroutine switch; m->locks > 0
- *    means no switch (asserted in mcall).
+ *  - No runtime lock is held across a goroutine switch, except the one
+ *    the next G releases for the previous (mp->switchunlock: a park's
+ *    lock, a select's channel locks, and sched.lock in gx_yield's fast
+ *    path); m->locks > 0 means no switch (asserted in mcall).
  *  - Ps with id >= gomaxprocs are retired by their M at its next
  *    schedule() (their Gs go to the global queue); no stop-the-world.
  *
@@ -39,6 +41,7 @@
  * nothing can ever wake them: checkdead reports them, like Go.
  */
 #include "runtime.h"
+#include "kassist.h"
 #include "netpoll.h"
 
 #include <errno.h>
@@ -63,60 +66,12 @@ _Atomic int gx_fence_word;
 
 static struct gx_m m0;
 static sigset_t initial_sigmask; /* the main thread's, at gx_main: every M starts from it */
-static int preset_maxprocs;	 /* gx_maxprocs before gx_main */
-static int preset_maxthreads;	 /* gx_set_max_threads before gx_main */
-static bool deadlock_check = true;
 
-#define MAXMCOUNT_DEFAULT    10000
-#define GOIDCACHE_BATCH	     16
-#define GFREE_LOCAL_MAX	     64 /* free Gs a P keeps before moving half to the global list */
-#define GSLAB_N		     64 /* Gs allocated at once */
 #define SCHED_FAIRNESS_TICKS 61 /* Go's: prime, so it does not resonate with program periods */
 #define STEAL_TRIES	     4
 #define TIMER_SLACK_NS	     1000 /* kernel default 50 us; see minit */
 
 static void schedule(void) __attribute__((noreturn));
-static void stopm(void);
-
-/* ---- diagnostics -------------------------------------------------------- */
-
-void gx_print(const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(buf) - 1)
-		n = (int)sizeof(buf) - 1;
-	ssize_t r = write(2, buf, (size_t)n);
-	(void)r;
-}
-
-void gx_fatal(const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	gx_g *gp = getg();
-	if (gp)
-		gx_print("gmpx: fatal: %s [goroutine %lld%s%s%s]\n", buf, (long long)gp->goid, gp->name ? " \"" : "",
-			 gp->name ? gp->name : "", gp->name ? "\"" : "");
-	else
-		gx_print("gmpx: fatal: %s [on the scheduler stack of M%lld]\n", buf,
-			 getm() ? (long long)getm()->id : -1LL);
-	_exit(2);
-}
-
-static const char *const gstatus_names[Gnstatus] = {"idle",    "runnable",  "running", "syscall",
-						    "waiting", "preempted", "dead"};
-
-const char *gx_gstatus_name(uint32_t st)
-{
-	return st < Gnstatus ? gstatus_names[st] : "???";
-}
 
 uint32_t gx_fastrand(void)
 {
@@ -128,86 +83,6 @@ uint32_t gx_fastrand(void)
 	x ^= x >> 27;
 	mp->fastrand = x;
 	return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
-}
-
-/* ---- G allocation: slabs, never freed; free lists per P and global ------- */
-
-struct gx_gslab {
-	struct gx_gslab *next;
-	gx_g gs[GSLAB_N];
-};
-static _Atomic(struct gx_gslab *) allgslabs;
-
-GX_NO_TSAN void gx_forallg(void (*fn)(gx_g *gp, void *arg), void *arg)
-{
-	for (struct gx_gslab *s = atomic_load(&allgslabs); s; s = s->next)
-		for (int i = 0; i < GSLAB_N; i++)
-			if (atomic_load_explicit(&s->gs[i].status, memory_order_relaxed) != Gidle)
-				fn(&s->gs[i], arg);
-}
-
-static void gfput(struct gx_p *pp, gx_g *gp)
-{
-	gp->schedlink = pp->gfree;
-	pp->gfree = gp;
-	if (++pp->gfreecnt < GFREE_LOCAL_MAX)
-		return;
-	gx_lock(&gx_sched.gflock);
-	while (pp->gfreecnt > GFREE_LOCAL_MAX / 2) {
-		gx_g *g = pp->gfree;
-		pp->gfree = g->schedlink;
-		pp->gfreecnt--;
-		g->schedlink = gx_sched.gfree;
-		gx_sched.gfree = g;
-		atomic_fetch_add_explicit(&gx_sched.ngfree, 1, memory_order_relaxed);
-	}
-	gx_unlock(&gx_sched.gflock);
-}
-
-/* gfget - a dead G from pp's list, the global list, or a new slab. */
-static gx_g *gfget(struct gx_p *pp)
-{
-	if (!pp->gfree && atomic_load_explicit(&gx_sched.ngfree, memory_order_relaxed) > 0) {
-		gx_lock(&gx_sched.gflock);
-		while (pp->gfreecnt < GFREE_LOCAL_MAX / 2 && gx_sched.gfree) {
-			gx_g *g = gx_sched.gfree;
-			gx_sched.gfree = g->schedlink;
-			atomic_fetch_sub_explicit(&gx_sched.ngfree, 1, memory_order_relaxed);
-			g->schedlink = pp->gfree;
-			pp->gfree = g;
-			pp->gfreecnt++;
-		}
-		gx_unlock(&gx_sched.gflock);
-	}
-	if (!pp->gfree) {
-		struct gx_gslab *s = calloc(1, sizeof(*s));
-		if (!s)
-			return NULL;
-		for (int i = GSLAB_N - 1; i >= 0; i--) {
-			gx_g *g = &s->gs[i];
-			atomic_store_explicit(&g->status, Gdead, memory_order_relaxed);
-			g->schedlink = pp->gfree;
-			pp->gfree = g;
-			pp->gfreecnt++;
-		}
-		s->next = atomic_load(&allgslabs);
-		while (!atomic_compare_exchange_weak(&allgslabs, &s->next, s))
-			;
-	}
-	gx_g *gp = pp->gfree;
-	pp->gfree = gp->schedlink;
-	pp->gfreecnt--;
-	gp->schedlink = NULL;
-	return gp;
-}
-
-static int64_t newgoid(struct gx_p *pp)
-{
-	if (pp->goidcache == pp->goidcacheend) {
-		pp->goidcache = atomic_fetch_add(&gx_sched.goidgen, GOIDCACHE_BATCH) + 1;
-		pp->goidcacheend = pp->goidcache + GOIDCACHE_BATCH;
-	}
-	return pp->goidcache++;
 }
 
 /* ---- switching ---------------------------------------------------------- */
@@ -272,20 +147,20 @@ static inline void switchdone(void)
 }
 
 /*
- * mcall - switch from the running G to g0 and have g0 call fn(gp). fn
+ * gx_mcall - switch from the running G to g0 and have g0 call fn(gp). fn
  * returns the G to resume at once (without a trip through findrunnable),
- * or NULL to schedule. When this G is resumed later, mcall returns, maybe
+ * or NULL to schedule. When this G is resumed later, gx_mcall returns, maybe
  * on another M. dying: the G will never run again (its ASan fake stack is
  * released). lockheld: runtime locks are held on purpose, to be released by
  * fn on g0 (gx_gopark's unlockf: one wait-queue lock, or every channel lock
  * of a select).
  */
-static void mcall(gx_g *(*fn)(gx_g *), bool dying, bool lockheld)
+void gx_mcall(gx_g *(*fn)(gx_g *), bool dying, bool lockheld)
 {
 	struct gx_m *mp = getm();
 	gx_g *gp = mp->curg;
 	if (unlikely(!lockheld && mp->locks))
-		gx_fatal("mcall with %u runtime locks held", mp->locks);
+		gx_fatal("gx_mcall with %u runtime locks held", mp->locks);
 	mp->mcallfn = fn;
 #if GX_ASAN
 	void *fake = NULL;
@@ -303,9 +178,28 @@ static void mcall(gx_g *(*fn)(gx_g *), bool dying, bool lockheld)
 	switchdone();
 }
 
-void gx_mcall(gx_g *(*fn)(gx_g *))
+/* systemstack_m - gx_systemstack's continuation on g0: run the function,
+ * then resume gp at once (execute takes it Grunnable -> Grunning). */
+static gx_g *systemstack_m(gx_g *gp)
 {
-	mcall(fn, false, false);
+	struct gx_m *mp = getm();
+	void (*fn)(void *) = mp->sysfn;
+	mp->sysfn = NULL;
+	fn(mp->sysarg);
+	gx_casgstatus(gp, Grunning, Grunnable);
+	return gp;
+}
+
+void gx_systemstack(void (*fn)(void *), void *arg)
+{
+	struct gx_m *mp = getm();
+	if (!mp || !mp->curg) {
+		fn(arg);
+		return;
+	}
+	mp->sysfn = fn;
+	mp->sysarg = arg;
+	gx_mcall(systemstack_m, false, true);
 }
 
 static void goexit1(void) __attribute__((noreturn));
@@ -334,22 +228,30 @@ static void stackwait_put(gx_g *gp);
  * inherit_time: gp continues the current time slice (came from runnext).
  * Returns false if gp could not get a stack (it waits for one instead).
  */
+/* gstackget - give gp, which has never run, its stack and first context.
+ * 0 or -ENOMEM. */
+static int gstackget(struct gx_p *pp, gx_g *gp)
+{
+	int err = gx_stackalloc(pp, gp->stackclass, &gp->stack);
+	if (unlikely(err))
+		return err;
+	gp->sp = gx_ctx_make((void *)(gp->stack.lo + gp->stack.size), gentry, gp);
+#if GX_TSAN
+	/* TSan counts fibers as threads (at most 8128): give one only to Gs
+	 * that have a stack. */
+	gp->tsan_fiber = __tsan_create_fiber(0);
+#endif
+	return 0;
+}
+
 static bool execute(gx_g *gp, bool inherit_time)
 {
+	gx_freezecheck(); /* a goroutine dump is reading stacks: not now */
 	struct gx_m *mp = getm();
 	struct gx_p *pp = mp->p;
-	if (unlikely(gp->stack.lo == 0)) {
-		int err = gx_stackalloc(pp, gp->stackclass, &gp->stack);
-		if (unlikely(err)) {
-			stackwait_put(gp);
-			return false;
-		}
-		gp->sp = gx_ctx_make((void *)(gp->stack.lo + gp->stack.size), gentry, gp);
-#if GX_TSAN
-		/* TSan counts fibers as threads (at most 8128): give one only to
-		 * Gs that have a stack. */
-		gp->tsan_fiber = __tsan_create_fiber(0);
-#endif
+	if (unlikely(gp->stack.lo == 0) && unlikely(gstackget(pp, gp) != 0)) {
+		stackwait_put(gp);
+		return false;
 	}
 	mp->curg = gp;
 	gp->m = mp;
@@ -384,27 +286,21 @@ static void dropg(struct gx_m *mp)
 
 /* ---- Ps and Ms ------------------------------------------------------------ */
 
-static void acquirep(struct gx_p *pp)
+void gx_acquirep(struct gx_p *pp)
 {
 	struct gx_m *mp = getm();
 	if (unlikely(mp->p || pp->m))
-		gx_fatal("acquirep: M%lld already has P%d or P%d has M", (long long)mp->id, mp->p ? mp->p->id : -1,
+		gx_fatal("gx_acquirep: M%lld already has P%d or P%d has M", (long long)mp->id, mp->p ? mp->p->id : -1,
 			 pp->id);
 	mp->p = pp;
 	atomic_store_explicit(&pp->m, mp, memory_order_relaxed);
 	atomic_store_explicit(&pp->status, Prunning, memory_order_release);
 	gx_kpub_acquirep(mp, pp);
-	gx_sysmon_kick(); /* one load: sysmon sleeps deeply only while every P is idle */
-	if (unlikely(mp->kscx))
-		gx_kassist_oncpu(pp); /* scx: run on pp's CPU */
+	gx_sysmon_kick();	      /* one load: sysmon sleeps deeply only while every P is idle */
+	GX_KASSIST(acquirep, mp, pp); /* scx: run on pp's CPU */
 }
 
-void gx_acquirep(struct gx_p *pp)
-{
-	acquirep(pp);
-}
-
-static struct gx_p *releasep(void)
+struct gx_p *gx_releasep(void)
 {
 	struct gx_m *mp = getm();
 	struct gx_p *pp = mp->p;
@@ -415,10 +311,11 @@ static struct gx_p *releasep(void)
 	return pp;
 }
 
-/* pidleput - put pp on the idle list, or retire it if it is beyond
+/* gx_pidleput - put pp on the idle list, or retire it if it is beyond
  * gomaxprocs. sched.lock held; pp's queue is empty. */
-static void pidleput(struct gx_p *pp)
+void gx_pidleput(struct gx_p *pp)
 {
+	GX_ASSERT_LOCK_HELD(&gx_sched.lock);
 	if (unlikely(!gx_runqempty(pp)))
 		gx_fatal("pidleput: P%d with a non-empty run queue", pp->id);
 	if (pp->id >= atomic_load_explicit(&gx_sched.gomaxprocs, memory_order_relaxed)) {
@@ -426,8 +323,7 @@ static void pidleput(struct gx_p *pp)
 		return;
 	}
 	atomic_store_explicit(&pp->status, Pidle, memory_order_relaxed);
-	pp->kslot->owner = -1;
-	pp->kslot->status = GX_KP_IDLE;
+	gx_kpub_pidle(pp);
 	pp->link = gx_sched.pidle;
 	gx_sched.pidle = pp;
 	atomic_fetch_add(&gx_sched.npidle, 1);
@@ -436,6 +332,7 @@ static void pidleput(struct gx_p *pp)
 /* gx_pidleget - an idle P, or NULL. sched.lock held. */
 struct gx_p *gx_pidleget(void)
 {
+	GX_ASSERT_LOCK_HELD(&gx_sched.lock);
 	struct gx_p *pp = gx_sched.pidle;
 	if (pp) {
 		gx_sched.pidle = pp->link;
@@ -459,29 +356,47 @@ static bool pretire(void)
 		return false;
 	}
 	gx_runqdrain_locked(pp);
-	releasep();
+	gx_releasep();
 	atomic_store_explicit(&pp->status, Pdead, memory_order_relaxed);
 	struct gx_p *np = gx_pidleget();
 	gx_unlock(&gx_sched.lock);
 	gx_movetimers(pp, np ? np : gx_allp[0]); /* P0 always survives a resize */
 	if (np)
-		acquirep(np);
+		gx_acquirep(np);
 	gx_wakep();
 	return np == NULL;
 }
 
 /* mput - put mp on the idle M list. sched.lock held. */
-static void checkdead(void);
 static void mput(struct gx_m *mp)
 {
+	GX_ASSERT_LOCK_HELD(&gx_sched.lock);
 	mp->schedlink = gx_sched.midle;
 	gx_sched.midle = mp;
 	gx_sched.nmidle++;
-	checkdead();
+	gx_checkdead();
 }
 
+/* gx_midle_remove - take mp off the idle M list if it is still there (then
+ * nobody else will wake it). sched.lock held. */
+bool gx_midle_remove(struct gx_m *mp)
+{
+	GX_ASSERT_LOCK_HELD(&gx_sched.lock);
+	for (struct gx_m **pm = &gx_sched.midle; *pm; pm = &(*pm)->schedlink) {
+		if (*pm == mp) {
+			*pm = mp->schedlink;
+			mp->schedlink = NULL;
+			gx_sched.nmidle--;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* mget - an idle M, or NULL. sched.lock held. */
 static struct gx_m *mget(void)
 {
+	GX_ASSERT_LOCK_HELD(&gx_sched.lock);
 	struct gx_m *mp = gx_sched.midle;
 	if (mp) {
 		gx_sched.midle = mp->schedlink;
@@ -494,7 +409,7 @@ static void minit(struct gx_m *mp)
 {
 	gx_tls_m = mp;
 	mp->tid = (pid_t)syscall(SYS_gettid);
-	gx_kassist_minit(mp);
+	GX_KASSIST(minit, mp);
 	mp->fastrand = ((uint64_t)mp->tid << 32) ^ (uint64_t)gx_nanotime() ^ ((uint64_t)mp->id * 0x9E3779B97F4A7C15ULL);
 	if (!mp->fastrand)
 		mp->fastrand = 1;
@@ -534,9 +449,9 @@ static void *mstart(void *arg)
 	struct gx_p *pp = mp->nextp;
 	mp->nextp = NULL;
 	if (pp)
-		acquirep(pp);
+		gx_acquirep(pp);
 	else
-		stopm(); /* gx_newm_idle: idle until given a P */
+		gx_stopm(); /* gx_newm_idle: idle until given a P */
 	schedule();
 }
 
@@ -568,6 +483,36 @@ static int newm(struct gx_p *pp, bool spinning, int64_t id)
 	return 0;
 }
 
+/* After pthread_create fails (RLIMIT_NPROC, cgroup pids.max, memory),
+ * startm does not try again for this long: a wakep at every gx_go would
+ * otherwise pay a failing clone each. Long enough to cost nothing, short
+ * enough that a thread freed by the limit's owner is used within a
+ * scheduling round or two. */
+#define NEWM_RETRY_NS ((int64_t)10 * 1000000)
+
+static _Atomic int64_t newm_retry_at; /* no new M before this time (0: try) */
+
+/* newm_backoff - newm, unless a recent failure says it will fail again;
+ * the first failure prints one line naming the limit. */
+static int newm_backoff(struct gx_p *pp, bool spinning, int64_t id)
+{
+	int64_t at = atomic_load_explicit(&newm_retry_at, memory_order_relaxed);
+	if (at && gx_nanotime() < at)
+		return -EAGAIN;
+	int err = newm(pp, spinning, id);
+	if (!err) {
+		if (at)
+			atomic_store_explicit(&newm_retry_at, 0, memory_order_relaxed);
+		return 0;
+	}
+	atomic_store_explicit(&newm_retry_at, gx_nanotime() + NEWM_RETRY_NS, memory_order_relaxed);
+	static _Atomic bool warned;
+	if (!atomic_exchange(&warned, true))
+		gx_print("gmpx: cannot create a thread (%s%s); running with the Ms it has (%lld)\n", strerror(-err),
+			 err == -EAGAIN ? ": RLIMIT_NPROC, cgroup pids.max or kernel.threads-max" : "", (long long)id);
+	return err;
+}
+
 /*
  * startm - have an M run pp (or an idle P if pp is NULL): an idle M, or a
  * new one. spinning: the M will look for work (the caller already counted
@@ -585,9 +530,7 @@ static void startm(struct gx_p *pp, bool spinning)
 			return;
 		}
 	}
-	struct gx_m *nmp = NULL;
-	if (atomic_load_explicit(&gx_kassist_scx, memory_order_relaxed))
-		nmp = gx_kassist_scx_mget(pp); /* the one the BPF scheduler holds on pp's CPU */
+	struct gx_m *nmp = GX_KASSIST(mget, pp); /* scx: the one the BPF scheduler holds on pp's CPU */
 	if (!nmp)
 		nmp = mget();
 	if (!nmp) {
@@ -595,15 +538,15 @@ static void startm(struct gx_p *pp, bool spinning)
 			gx_fatal("thread exhaustion: program exceeds %d-thread limit", gx_sched.maxmcount);
 		int64_t id = gx_sched.mnext++;
 		gx_unlock(&gx_sched.lock);
-		int err = newm(pp, spinning, id);
+		int err = newm_backoff(pp, spinning, id);
 		if (err) {
-			static _Atomic bool warned;
-			if (!atomic_exchange(&warned, true))
-				gx_print("gmpx: cannot create a thread (%s); running with fewer threads\n",
-					 strerror(-err));
+			/* No thread for pp: its queued work (a hand-off gives a P
+			 * with work) goes to the global queue, where the Ms that
+			 * exist find it, and pp waits on the idle list. */
 			gx_lock(&gx_sched.lock);
 			gx_sched.mnext--;
-			pidleput(pp);
+			gx_runqdrain_locked(pp);
+			gx_pidleput(pp);
 			gx_unlock(&gx_sched.lock);
 			if (spinning)
 				atomic_fetch_sub(&gx_sched.nmspinning, 1);
@@ -614,13 +557,8 @@ static void startm(struct gx_p *pp, bool spinning)
 	nmp->spinning = spinning;
 	nmp->nextp = pp;
 	gx_notewakeup(&nmp->park);
-	/* An idle M may wait elsewhere than on its futex: parked by the BPF
-	 * scheduler (scx standby), or in epoll on the ring buffer (the trace
-	 * standby, which scx mode has too when every P has its standby). */
-	if (atomic_load_explicit(&gx_kassist_scx, memory_order_relaxed))
-		gx_kassist_scx_wake(nmp);
-	if (atomic_load_explicit(&gx_kassist_active, memory_order_relaxed))
-		gx_kassist_wake_standby(nmp);
+	/* An idle M may wait elsewhere than on its futex (kassist.h: idle). */
+	GX_KASSIST(wakem, nmp);
 }
 
 int gx_newm_idle(void)
@@ -688,7 +626,7 @@ static inline void wakep_nofence(void)
  */
 void gx_handoffp(struct gx_p *pp)
 {
-	if (!gx_runqempty(pp) || atomic_load(&gx_sched.runqsize) != 0) {
+	if (gx_p_haswork(pp, 0)) {
 		startm(pp, false);
 		return;
 	}
@@ -704,97 +642,28 @@ void gx_handoffp(struct gx_p *pp)
 		startm(pp, false);
 		return;
 	}
-	pidleput(pp);
+	gx_pidleput(pp);
 	gx_unlock(&gx_sched.lock);
 	int64_t when = atomic_load(&pp->timer0when);
 	if (when)
 		gx_wakenetpoller(when); /* someone must poll for its timers */
 }
 
-/* stopm - park the current M (no P) until startm gives it one. */
-static void stopm(void)
+/* gx_stopm - park the current M (no P) until startm gives it one. */
+void gx_stopm(void)
 {
 	struct gx_m *mp = getm();
 	if (unlikely(mp->p || mp->locks || mp->spinning))
-		gx_fatal("stopm holding a P or a lock, or still counted as spinning");
+		gx_fatal("gx_stopm holding a P or a lock, or still counted as spinning");
 	gx_lock(&gx_sched.lock);
 	mput(mp);
 	gx_unlock(&gx_sched.lock);
-	if (atomic_load_explicit(&gx_kassist_active, memory_order_relaxed) && !gx_kassist_scx_standby(mp))
-		gx_kassist_standby(mp); /* trace mode: maybe wait on the kernel's events */
+	GX_KASSIST(idle, mp); /* trace, scx: maybe wait where the kernel can start us */
 	gx_notesleep(&mp->park);
 	gx_noteclear(&mp->park);
 	struct gx_p *pp = mp->nextp;
 	mp->nextp = NULL;
-	acquirep(pp);
-}
-
-void gx_stopm(void)
-{
-	stopm();
-}
-
-/* ---- gx_lock_os_thread: an M that runs only its locked G (Go's lockOSThread) ---- */
-
-/* stoplockedm - our locked G is not running: give the P away and sleep
- * until an M that finds the G runnable hands it to us with a P. */
-static void stoplockedm(void)
-{
-	struct gx_m *mp = getm();
-	if (mp->p)
-		gx_handoffp(releasep());
-	gx_lock(&gx_sched.lock);
-	gx_sched.nmidlelocked++;
-	checkdead();
-	gx_unlock(&gx_sched.lock);
-	gx_notesleep(&mp->park);
-	gx_noteclear(&mp->park);
-	gx_lock(&gx_sched.lock);
-	gx_sched.nmidlelocked--;
-	gx_unlock(&gx_sched.lock);
-	struct gx_p *pp = mp->nextp;
-	mp->nextp = NULL;
-	acquirep(pp);
-}
-
-/* startlockedm - gp (runnable, taken off a queue) is locked to another M:
- * hand it our P and park. */
-static void startlockedm(gx_g *gp)
-{
-	struct gx_m *target = gp->lockedm;
-	struct gx_p *pp = releasep();
-	target->nextp = pp;
-	gx_notewakeup(&target->park);
-	stopm();
-}
-
-int gx_lock_os_thread(void)
-{
-	GX_ENTER();
-	struct gx_m *mp = getm();
-	if (!mp || !mp->curg)
-		return -EPERM;
-	gx_g *gp = mp->curg;
-	gp->lockedcount++;
-	gp->lockedm = mp;
-	mp->lockedg = gp;
-	return 0;
-}
-
-int gx_unlock_os_thread(void)
-{
-	GX_ENTER();
-	struct gx_m *mp = getm();
-	if (!mp || !mp->curg)
-		return -EPERM;
-	gx_g *gp = mp->curg;
-	if (gp->lockedcount == 0)
-		return 0; /* Go: a no-op */
-	if (--gp->lockedcount == 0) {
-		gp->lockedm = NULL;
-		mp->lockedg = NULL;
-	}
-	return 0;
+	gx_acquirep(pp);
 }
 
 static void resetspinning(void)
@@ -891,7 +760,7 @@ top:;
 			atomic_fetch_sub(&gx_sched.nmspinning, 1);
 			gx_wakep();
 		}
-		stopm();
+		gx_stopm();
 		goto top;
 	}
 	pp = mp->p;
@@ -968,7 +837,7 @@ top:;
 		gx_unlock(&gx_sched.lock);
 		return gp;
 	}
-	pidleput(releasep());
+	gx_pidleput(gx_releasep());
 	gx_unlock(&gx_sched.lock);
 
 	/* spinning -> idle: drop the count first, then look again, so that a
@@ -995,7 +864,7 @@ top:;
 		pp = gx_pidleget();
 		gx_unlock(&gx_sched.lock);
 		if (pp) {
-			acquirep(pp);
+			gx_acquirep(pp);
 			mp->spinning = true;
 			atomic_fetch_add(&gx_sched.nmspinning, 1);
 			goto top;
@@ -1021,7 +890,7 @@ top:;
 		pp = gx_pidleget();
 		gx_unlock(&gx_sched.lock);
 		if (pp) {
-			acquirep(pp);
+			gx_acquirep(pp);
 			if (list)
 				return netpolltake(list, n);
 			goto top;
@@ -1034,7 +903,7 @@ top:;
 		if (until == 0 || until > polluntil)
 			gx_netpollbreak(); /* the poller must wake earlier */
 	}
-	stopm();
+	gx_stopm();
 	goto top;
 }
 
@@ -1093,6 +962,7 @@ static gx_g *park_m(gx_g *gp)
 
 static void gdestroy(struct gx_p *pp, gx_g *gp)
 {
+	gx_asan_stack_dead(gp->stack.lo, gp->stack.size, (uintptr_t)gp->sp); /* ASan: the frames it exited through */
 	gx_stackfree(pp, gp->stackclass, &gp->stack);
 #if GX_TSAN
 	__tsan_destroy_fiber(gp->tsan_fiber);
@@ -1116,7 +986,7 @@ static void gdestroy(struct gx_p *pp, gx_g *gp)
 	gp->waitreason = NULL;
 	gp->param = NULL;
 	atomic_store_explicit(&pp->nexited, pp->nexited + 1, memory_order_relaxed);
-	gfput(pp, gp);
+	gx_gfput(pp, gp);
 }
 
 static gx_g *goexit0(gx_g *gp)
@@ -1135,7 +1005,7 @@ static gx_g *goexit0(gx_g *gp)
 
 static void goexit1(void)
 {
-	mcall(goexit0, true, false);
+	gx_mcall(goexit0, true, false);
 	__builtin_unreachable();
 }
 
@@ -1162,7 +1032,7 @@ static void schedule(void)
 		bool inherit = false;
 		gx_g *gp;
 		if (unlikely(mp->lockedg != NULL)) {
-			stoplockedm(); /* returns with a P when our G is runnable */
+			gx_stoplockedm(); /* returns with a P when our G is runnable */
 			gp = mp->lockedg;
 		} else {
 			gp = findrunnable(&inherit);
@@ -1171,7 +1041,7 @@ static void schedule(void)
 		}
 		while (gp) {
 			if (unlikely(gp->lockedm && gp->lockedm != mp)) {
-				startlockedm(gp);
+				gx_startlockedm(gp);
 				break;
 			}
 			if (!execute(gp, inherit))
@@ -1272,9 +1142,11 @@ static bool parkdirect(struct gx_m *mp, gx_g *gp)
 void gx_gopark(bool (*unlockf)(gx_g *, void *), void *lock, const char *reason)
 {
 	GX_ASSERT_INRT("gx_gopark");
+	gx_freezecheck(); /* before gp can be marked waiting while still on its stack */
 	struct gx_m *mp = getm();
 	gx_g *gp = mp->curg;
 	gp->waitreason = reason;
+	gp->waitsince = gx_coarsenow();
 	mp->waitunlockf = unlockf;
 	mp->waitlock = lock;
 	/* The lock (if any) stays held across the switch and is released by
@@ -1282,25 +1154,32 @@ void gx_gopark(bool (*unlockf)(gx_g *, void *), void *lock, const char *reason)
 	/* Only a lock-protected park may go direct: gp is marked waiting
 	 * before we leave its stack, and only the lock keeps wakers away. */
 	if (!unlockf || !parkdirect(mp, gp))
-		mcall(park_m, false, unlockf != NULL);
+		gx_mcall(park_m, false, unlockf != NULL);
 }
 
 /* ---- public API ------------------------------------------------------------------- */
 
-int64_t gx_go_attr(const gx_attr *attr, gx_fn fn, void *arg)
+/* goattr - gx_go_attr for a caller at pc (the return address of its
+ * gx_go call: dumps' "created by"). */
+static inline int64_t goattr(const gx_attr *attr, gx_fn fn, void *arg, uintptr_t pc)
 {
 	GX_ENTER();
 	struct gx_m *mp = getm();
 	if (!mp || !mp->curg)
 		return -EPERM;
-	int64_t id = gx_newproc(attr, fn, arg);
+	int64_t id = gx_newproc(attr, fn, arg, pc);
 	gx_preempt_point();
 	return id;
 }
 
+int64_t gx_go_attr(const gx_attr *attr, gx_fn fn, void *arg)
+{
+	return goattr(attr, fn, arg, (uintptr_t)__builtin_return_address(0));
+}
+
 /* gx_newproc - create a goroutine on the current M's P (Go's newproc);
  * from a goroutine or from g0 with a P (timer callbacks). */
-int64_t gx_newproc(const gx_attr *attr, gx_fn fn, void *arg)
+int64_t gx_newproc(const gx_attr *attr, gx_fn fn, void *arg, uintptr_t gopc)
 {
 	GX_ASSERT_INRT("gx_newproc");
 	struct gx_m *mp = getm();
@@ -1323,7 +1202,7 @@ int64_t gx_newproc(const gx_attr *attr, gx_fn fn, void *arg)
 	int err = gx_stackreserve(pp, cls);
 	if (err)
 		return err;
-	gx_g *gp = gfget(pp);
+	gx_g *gp = gx_gfget(pp);
 	if (!gp)
 		return -ENOMEM;
 	gp->fn = fn;
@@ -1336,8 +1215,10 @@ int64_t gx_newproc(const gx_attr *attr, gx_fn fn, void *arg)
 	}
 	gp->name = name;
 	gp->stackclass = cls;
-	gp->goid = newgoid(pp);
+	gp->goid = gx_newgoid(pp);
 	gp->waitreason = NULL;
+	gp->gopc = gopc;
+	gp->parentgoid = mp->curg ? mp->curg->goid : 0;
 	int64_t id = gp->goid;
 	atomic_store_explicit(&pp->ncreated, pp->ncreated + 1, memory_order_relaxed);
 	setgstatus(gp, Gdead, Grunnable);
@@ -1349,13 +1230,13 @@ int64_t gx_newproc(const gx_attr *attr, gx_fn fn, void *arg)
 
 int64_t gx_go(gx_fn fn, void *arg)
 {
-	return gx_go_attr(NULL, fn, arg);
+	return goattr(NULL, fn, arg, (uintptr_t)__builtin_return_address(0));
 }
 
 int64_t gx_go_copy(gx_fn fn, const void *arg, size_t size)
 {
 	gx_attr a = {.arg_size = size};
-	return gx_go_attr(&a, fn, (void *)(uintptr_t)arg);
+	return goattr(&a, fn, (void *)(uintptr_t)arg, (uintptr_t)__builtin_return_address(0));
 }
 
 /*
@@ -1376,11 +1257,12 @@ int gx_yield(void)
 	struct gx_m *mp = getm();
 	if (!mp || !mp->curg)
 		return -EPERM;
+	gx_freezecheck(); /* before the fast path marks us runnable on our stack */
 	gx_g *gp = mp->curg;
 	struct gx_p *pp = mp->p;
 	if (mp->lockedg || !gx_runqempty(pp) || atomic_load_explicit(&pp->timer0when, memory_order_relaxed) != 0 ||
 	    pp->id >= atomic_load_explicit(&gx_sched.gomaxprocs, memory_order_relaxed) || mp->locks) {
-		mcall(gosched_m, false, false);
+		gx_mcall(gosched_m, false, false);
 		return 0;
 	}
 	gx_lock(&gx_sched.lock);
@@ -1388,7 +1270,7 @@ int gx_yield(void)
 	if (!next || next->stack.lo == 0 || next->lockedm) {
 		/* nothing else to run, or it needs a stack: the g0 path */
 		gx_unlock(&gx_sched.lock);
-		mcall(gosched_m, false, false);
+		gx_mcall(gosched_m, false, false);
 		return 0;
 	}
 	next = gx_globrunqget(pp, 0);
@@ -1443,191 +1325,6 @@ int64_t gx_num_goroutines(void)
 	return n;
 }
 
-static struct gx_p *allocp(int32_t id)
-{
-	struct gx_p *pp = gx_allp[id];
-	if (pp)
-		return pp;
-	pp = aligned_alloc(GX_CACHELINE, (sizeof(*pp) + GX_CACHELINE - 1) & ~(size_t)(GX_CACHELINE - 1));
-	if (!pp)
-		return NULL;
-	memset(pp, 0, sizeof(*pp));
-	pp->id = id;
-	gx_kslot_initp(pp);
-	atomic_store(&pp->status, Pdead);
-	gx_allp[id] = pp;
-	return pp;
-}
-
-/* procresize - set gomaxprocs to n. sched.lock held. Ps beyond n that are
- * running retire themselves at their next schedule(); idle ones retire
- * now. Returns -ENOMEM if a new P cannot be allocated. */
-static int procresize_locked(int32_t n)
-{
-	for (int32_t i = gx_sched.nallp; i < n; i++) {
-		if (!allocp(i))
-			return -ENOMEM;
-		gx_sched.nallp = i + 1;
-	}
-	int32_t old = gx_sched.gomaxprocs;
-	atomic_store(&gx_sched.gomaxprocs, n);
-	if (n < old) {
-		struct gx_p **pl = &gx_sched.pidle;
-		while (*pl) {
-			struct gx_p *pp = *pl;
-			if (pp->id >= n) {
-				*pl = pp->link;
-				pp->link = NULL;
-				atomic_store(&pp->status, Pdead);
-				atomic_fetch_sub(&gx_sched.npidle, 1);
-			} else {
-				pl = &pp->link;
-			}
-		}
-	}
-	for (int32_t i = 0; i < n; i++) {
-		struct gx_p *pp = gx_allp[i];
-		if (atomic_load(&pp->status) == Pdead && pp->m == NULL)
-			pidleput(pp);
-	}
-	return 0;
-}
-
-int gx_maxprocs(int n)
-{
-	GX_ENTER();
-	if (n < 0 || n > GX_MAXPROCS_LIMIT)
-		return -EINVAL;
-	if (!atomic_load(&gx_sched.started)) {
-		int old = preset_maxprocs ? preset_maxprocs : gx_default_maxprocs();
-		if (n > 0)
-			preset_maxprocs = n;
-		return old;
-	}
-	if (n == 0)
-		return atomic_load(&gx_sched.gomaxprocs);
-	gx_lock(&gx_sched.lock);
-	int old = gx_sched.gomaxprocs;
-	int err = procresize_locked(n);
-	gx_unlock(&gx_sched.lock);
-	if (err)
-		return err;
-	/* Idle Ps retired by the resize keep their timers until moved (a
-	 * running P moves its own in pretire). Not under sched.lock: timer
-	 * callbacks take sched.lock while holding a heap lock. */
-	for (int i = n; i < old; i++)
-		if (atomic_load(&gx_allp[i]->status) == Pdead)
-			gx_movetimers(gx_allp[i], gx_allp[0]);
-	if (n > old)
-		for (int i = old; i < n; i++)
-			gx_wakep();
-	/* If our own P was retired, give it up now rather than at our next
-	 * scheduling point. */
-	struct gx_m *mp = getm();
-	if (mp && mp->curg && mp->p && mp->p->id >= n)
-		gx_yield();
-	return old;
-}
-
-int gx_set_max_threads(int n)
-{
-	if (n < 1)
-		return -EINVAL;
-	if (!atomic_load(&gx_sched.started)) {
-		int old = preset_maxthreads ? preset_maxthreads : MAXMCOUNT_DEFAULT;
-		preset_maxthreads = n;
-		return old;
-	}
-	gx_lock(&gx_sched.lock);
-	int old = gx_sched.maxmcount;
-	gx_sched.maxmcount = n;
-	if (gx_sched.mnext > n) {
-		gx_unlock(&gx_sched.lock);
-		gx_fatal("thread exhaustion: program exceeds %d-thread limit", n);
-	}
-	gx_unlock(&gx_sched.lock);
-	return old;
-}
-
-/* ---- deadlock detection -------------------------------------------------------------- */
-
-struct deadcount {
-	int64_t waiting, syscall, other;
-};
-
-static void countg(gx_g *gp, void *arg)
-{
-	struct deadcount *c = arg;
-	uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
-	if (st == Gwaiting)
-		c->waiting++;
-	else if (st == Gsyscall)
-		c->syscall++;
-	else if (st != Gdead && st != Gidle)
-		c->other++;
-}
-
-/* checkdead - called when an M goes idle (sched.lock held). If no M is
- * running, no goroutine can ever become runnable again. */
-static void checkdead(void)
-{
-	if (!deadlock_check || !atomic_load(&gx_sched.started))
-		return;
-	int32_t run = gx_sched.mnext - gx_sched.nmidle - gx_sched.nmidlelocked - gx_sched.nmsys;
-	if (run > 0)
-		return;
-	if (run < 0)
-		gx_fatal("checkdead: inconsistent counts: %d Ms, %d idle, %d locked idle, %d system", gx_sched.mnext,
-			 gx_sched.nmidle, gx_sched.nmidlelocked, gx_sched.nmsys);
-	if (gx_timers_next() != 0)
-		return; /* a timer will wake someone */
-	struct deadcount c = {0, 0, 0};
-	gx_forallg(countg, &c);
-	if (c.syscall > 0 || c.other > 0)
-		return; /* runnable Gs with every M idle would be a scheduler bug; let it show */
-	if (gx_sched.stackwait) {
-		gx_print("gmpx: fatal: out of memory: goroutines cannot get a stack and nothing else can run\n");
-		gx_dumpgs(100);
-		_exit(2);
-	}
-	if (c.waiting == 0)
-		return;
-	gx_print("gmpx: fatal: all goroutines are asleep - deadlock!\n\n");
-	gx_dumpgs(100);
-	_exit(2);
-}
-
-struct dumpstate {
-	int max, shown;
-	int64_t skipped;
-};
-
-static void dumpg(gx_g *gp, void *arg)
-{
-	struct dumpstate *d = arg;
-	uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
-	if (st == Gdead || st == Gidle)
-		return;
-	if (d->shown >= d->max) {
-		d->skipped++;
-		return;
-	}
-	d->shown++;
-	const char *what = st == Gwaiting && gp->waitreason ? gp->waitreason : gx_gstatus_name(st);
-	if (gp->name)
-		gx_print("goroutine %lld \"%s\" [%s]\n", (long long)gp->goid, gp->name, what);
-	else
-		gx_print("goroutine %lld [%s]\n", (long long)gp->goid, what);
-}
-
-void gx_dumpgs(int max)
-{
-	struct dumpstate d = {max, 0, 0};
-	gx_forallg(dumpg, &d);
-	if (d.skipped)
-		gx_print("... and %lld more goroutines\n", (long long)d.skipped);
-}
-
 /* ---- starting the runtime ---------------------------------------------------------------- */
 
 static int (*main_fn)(int, char **);
@@ -1661,6 +1358,17 @@ static int envint(const char *name, int def)
 	return (int)v;
 }
 
+/* rlimit_as_text - RLIMIT_AS for a fatal message: "unlimited" or "N KiB". */
+static const char *rlimit_as_text(void)
+{
+	static char buf[32];
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return "unlimited";
+	snprintf(buf, sizeof(buf), "%llu KiB", (unsigned long long)rl.rlim_cur >> 10);
+	return buf;
+}
+
 void gx_main(int (*fn)(int argc, char **argv), int argc, char **argv)
 {
 	if (atomic_exchange(&gx_sched.started, true))
@@ -1674,10 +1382,8 @@ void gx_main(int (*fn)(int argc, char **argv), int argc, char **argv)
 	const char *dbg = getenv("GX_DEBUG");
 	if (dbg)
 		gx_parsedebug(dbg);
-	const char *dl = dbg ? strstr(dbg, "deadlock=0") : NULL;
-	deadlock_check = dl == NULL;
 
-	int procs = preset_maxprocs;
+	int procs = gx_preset_maxprocs;
 	if (!procs) {
 		procs = envint("GX_MAXPROCS", 0);
 		if (procs > GX_MAXPROCS_LIMIT) {
@@ -1688,12 +1394,16 @@ void gx_main(int (*fn)(int argc, char **argv), int argc, char **argv)
 		if (!procs)
 			procs = gx_default_maxprocs();
 	}
-	gx_sched.maxmcount = preset_maxthreads ? preset_maxthreads : envint("GX_MAXTHREADS", MAXMCOUNT_DEFAULT);
+	gx_sched.maxmcount =
+		gx_preset_maxthreads ? gx_preset_maxthreads : envint("GX_MAXTHREADS", GX_MAXMCOUNT_DEFAULT);
 	gx_sched.starttime = gx_nanotime();
+	atomic_store_explicit(&gx_sched.coarsenow, gx_sched.starttime, memory_order_relaxed);
 	gx_stackinit();
 	gx_netpollinit();
 
 	pthread_sigmask(SIG_SETMASK, NULL, &initial_sigmask);
+	if (!gx_debug.nosigquit)
+		gx_dump_siginit(); /* SIGQUIT: every goroutine's stack, exit 2 */
 	/* A write to a closed pipe or socket returns -EPIPE instead of killing
 	 * the program (only if the program left SIGPIPE at its default). */
 	struct sigaction old;
@@ -1713,30 +1423,36 @@ void gx_main(int (*fn)(int argc, char **argv), int argc, char **argv)
 	minit(mp);
 
 	gx_lock(&gx_sched.lock);
-	if (procresize_locked(procs) != 0)
+	if (gx_procresize(procs) != 0)
 		gx_fatal("cannot allocate %d Ps", procs);
 	struct gx_p *pp = gx_pidleget();
 	gx_unlock(&gx_sched.lock);
-	acquirep(pp);
+	gx_acquirep(pp);
 	gx_kassist_attach(); /* before any other M or goroutine exists */
 
 	/* Goroutine 1, with a main-thread-sized stack. */
 	uint32_t cls;
 	gx_stackclass(GX_MAIN_STACK, &cls);
-	gx_g *gp = gfget(pp);
+	gx_g *gp = gx_gfget(pp);
 	if (!gp)
 		gx_fatal("out of memory starting the main goroutine");
 	gp->fn = main_goroutine;
 	atomic_store_explicit(&gp->rtdepth, 1, memory_order_relaxed); /* until gentry calls fn */
 	gp->stackclass = cls;
-	gp->goid = newgoid(pp);
+	gp->goid = gx_newgoid(pp);
 	gp->name = NULL;
+	/* Its stack now: without one nothing can ever run, and gx_main
+	 * promises a fatal error rather than a wait for memory. */
+	if (gstackget(pp, gp) != 0)
+		gx_fatal("cannot allocate the main goroutine's %zu KiB stack: out of memory or address space "
+			 "(RLIMIT_AS is %s)",
+			 (size_t)GX_MAIN_STACK >> 10, rlimit_as_text());
 	atomic_store_explicit(&pp->ncreated, 1, memory_order_relaxed);
 	setgstatus(gp, Gdead, Grunnable);
 	gx_runqput(pp, gp, true);
 
 	gx_preemptinit();
 	gx_sysmon_start();
-	gx_scx_start_standbys(); /* scx mode: standby Ms for the BPF scheduler to hold */
+	GX_KASSIST(start); /* scx: standby Ms for the BPF scheduler to hold */
 	schedule();
 }

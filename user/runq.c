@@ -226,6 +226,7 @@ gx_g *gx_runqsteal(struct gx_p *pp, struct gx_p *victim, bool stealnext)
 
 void gx_globrunqput(gx_g *gp)
 {
+	GX_ASSERT_LOCK_HELD(&gx_sched.lock);
 	gp->schedlink = NULL;
 	if (gx_sched.runqtail)
 		gx_sched.runqtail->schedlink = gp;
@@ -238,6 +239,7 @@ void gx_globrunqput(gx_g *gp)
 
 void gx_globrunqputhead(gx_g *gp)
 {
+	GX_ASSERT_LOCK_HELD(&gx_sched.lock);
 	gp->schedlink = gx_sched.runqhead;
 	gx_sched.runqhead = gp;
 	if (!gx_sched.runqtail)
@@ -248,6 +250,7 @@ void gx_globrunqputhead(gx_g *gp)
 
 void gx_globrunqputbatch(gx_g *head, gx_g *tail, int32_t n)
 {
+	GX_ASSERT_LOCK_HELD(&gx_sched.lock);
 	tail->schedlink = NULL;
 	if (gx_sched.runqtail)
 		gx_sched.runqtail->schedlink = head;
@@ -276,6 +279,7 @@ static gx_g *globrunqpop(void)
  */
 gx_g *gx_globrunqget(struct gx_p *pp, int32_t max)
 {
+	GX_ASSERT_LOCK_HELD(&gx_sched.lock);
 	int32_t size = gx_sched.runqsize;
 	if (size == 0)
 		return NULL;
@@ -306,6 +310,7 @@ gx_g *gx_globrunqget(struct gx_p *pp, int32_t max)
  * (when pp is being retired). Owner of pp, sched.lock held. */
 void gx_runqdrain_locked(struct gx_p *pp)
 {
+	GX_ASSERT_LOCK_HELD(&gx_sched.lock);
 	gx_g *next = atomic_exchange_explicit(&pp->runnext, NULL, memory_order_acq_rel);
 	if (next)
 		gx_globrunqput(next);

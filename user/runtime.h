@@ -16,12 +16,15 @@
  *
  * Locks, in acquisition order: sched.lock, then sched.gflock / stack locks
  * and sema buckets. No runtime lock is held across a context switch, except
- * the hand-over in gx_park's unlockf, which runs on g0.
+ * a hand-over: gx_park's unlockf on g0, or, in a direct switch, the lock
+ * the next G releases first (mp->switchunlock: a park's or select's lock,
+ * sched.lock in gx_yield's fast path).
  */
 #ifndef GX_RUNTIME_H
 #define GX_RUNTIME_H
 
 #define _GNU_SOURCE
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,7 +32,7 @@
 #include <sys/types.h>
 
 #include "gmpx.h"
-#include "gmpx_kabi.h"
+#include <gmpx/kabi.h>
 #include "arch.h"
 #include "sanitizer.h"
 
@@ -53,11 +56,34 @@ extern GX_HIDDEN _Atomic int gx_fence_word;
 
 /* ---- locks and notes (lock_futex.c) ---------------------------------- */
 
+/* Lock preconditions are checked, as Go's assertLockHeld, in the sanitizer
+ * builds (and with -DGX_LOCKCHECK): each runtime lock then records the
+ * thread that holds it, GX_ASSERT_LOCK_HELD(l) in a function that needs l
+ * dies with "gmpx: fatal: F: lock L not held" if the caller does not hold
+ * it, and an unlock by another thread is fatal too. Release builds keep the
+ * one-word lock and no check. The run-queue model check (GX_RUNQ_MODEL)
+ * checks against its own lock. */
+#if GX_ASAN || GX_TSAN || defined(GX_LOCKCHECK) || defined(GX_RUNQ_MODEL)
+#define GX_LOCK_CHECKS 1
+#else
+#define GX_LOCK_CHECKS 0
+#endif
+
 /* A futex mutex (3 states: unlocked, locked, locked with sleepers). While
  * an M holds one, m->locks > 0: the M must not be preempted or switch G. */
 typedef struct gx_mutex_rt {
 	_Atomic uint32_t key;
+#if GX_LOCK_CHECKS
+	_Atomic(const void *) owner; /* the holder's gx_lockself(), NULL when free */
+#endif
 } gx_lock_t;
+
+#if GX_LOCK_CHECKS
+GX_HIDDEN void gx_assert_lock_held(gx_lock_t *l, const char *lockname, const char *fn);
+#define GX_ASSERT_LOCK_HELD(l) gx_assert_lock_held((l), #l, __func__)
+#else
+#define GX_ASSERT_LOCK_HELD(l) ((void)(l))
+#endif
 
 /* A one-shot sleep/wake-up event for one M (Go's note). */
 typedef struct gx_note {
@@ -74,6 +100,18 @@ GX_HIDDEN void gx_notewakeup(gx_note *n);
 GX_HIDDEN void gx_futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns);
 GX_HIDDEN void gx_futexwakeup(_Atomic uint32_t *addr, uint32_t cnt);
 GX_HIDDEN int64_t gx_nanotime(void);
+/* gx_when - the time ns from now (Go's when()): ns <= 0 is now; a sum past
+ * INT64_MAX is INT64_MAX, i.e. never. */
+static inline int64_t gx_when(int64_t ns)
+{
+	int64_t now = gx_nanotime();
+	if (ns <= 0)
+		return now;
+	return ns > INT64_MAX - now ? INT64_MAX : now + ns;
+}
+/* gx_runtime_ready - gx_main has made the Ps: timers, the poller and the
+ * scheduler may be used (before that, calls that need them say -EPERM). */
+#define gx_runtime_ready() (atomic_load_explicit(&gx_sched.gomaxprocs, memory_order_acquire) > 0)
 GX_HIDDEN void gx_procyield(int n);
 GX_HIDDEN void gx_osyield(void);
 
@@ -83,9 +121,9 @@ enum gstatus {
 	Gidle = 0,  /* just allocated, not yet initialized */
 	Grunnable,  /* in a run queue, not running */
 	Grunning,   /* running user code, has an M and a P */
-	Gsyscall,   /* in a system call (issue 4) */
+	Gsyscall,   /* in a system call (entersyscall); its M may have lost the P */
 	Gwaiting,   /* parked: blocked in the runtime */
-	Gpreempted, /* stopped by async preemption (issue 4) */
+	Gpreempted, /* Go has it; unused here: a preempted G goes straight to Grunnable */
 	Gdead,	    /* finished, on a free list */
 	Gnstatus
 };
@@ -107,7 +145,10 @@ struct gx_g {
 	gx_fn fn;
 	void *arg;
 	const char *waitreason;
+	int64_t waitsince; /* gx_coarsenow() when it parked (dumps: how long) */
 	const char *name;
+	uintptr_t gopc;		  /* return address in whoever called gx_go (dumps: "created by") */
+	int64_t parentgoid;	  /* the goroutine that created it (0: none, e.g. a timer) */
 	void *param;		  /* passed by whoever readies it (chan: the sudog that won a select) */
 	struct gx_sudog *waiting; /* sudogs of the select it is blocked in (chan/select.c) */
 	/* select wake-up: the first waker (a channel op, a close, a deadline
@@ -119,7 +160,7 @@ struct gx_g {
 	/* Runtime entries this G is inside (GX_ENTER): 0 only while it runs
 	 * goroutine code. A G that is not running is always inside one (it
 	 * parked or yielded in the runtime; a new G starts at 1), so an M
-	 * whose curg has rtdepth 0 is in user code (kassist.c revocation). */
+	 * whose curg has rtdepth 0 is in user code (kassist_revoke.c). */
 	_Atomic uint32_t rtdepth;
 	int32_t nopreempt;    /* gx_nopreempt_begin depth: no async preemption */
 	uint32_t lockedcount; /* gx_lock_os_thread nesting */
@@ -162,6 +203,8 @@ struct gx_m {
 	uint64_t fastrand;
 	/* mcall: the function g0 runs for the G that switched to it */
 	gx_g *(*mcallfn)(gx_g *gp);
+	void (*sysfn)(void *arg); /* gx_systemstack: what to run on g0 */
+	void *sysarg;
 	/* A runtime lock held across a direct G-to-G switch (gx_yield's fast
 	 * path), released by the G switched to (switchdone in proc.c). */
 	gx_lock_t *switchunlock;
@@ -172,7 +215,7 @@ struct gx_m {
 	bool (*waitunlockf)(gx_g *gp, void *lock);
 	void *waitlock;
 	void *altstack; /* signal stack (stack overflow reports) */
-	/* What the kernel and the runtime share about this M (gmpx_kabi.h):
+	/* What the kernel and the runtime share about this M (gmpx/kabi.h):
 	 * a slot of the mmapped state when the kassist is attached, else
 	 * kslot_local. Never changes once the M runs. */
 	struct gx_kabi_m *kslot;
@@ -255,10 +298,11 @@ struct gx_p {
 	uintptr_t stackcache[GX_STACKCACHE_MAX];
 	int32_t nstackcache;
 
-	/* What BPF sees of this P (gmpx_kabi.h): the mmapped slot when the
+	/* What BPF sees of this P (gmpx/kabi.h): the mmapped slot when the
 	 * kassist is attached, else kslot_local. Written by the owner only. */
 	struct gx_kabi_p *kslot;
 	struct gx_kabi_p kslot_local;
+	bool kslot_clock;		/* publish each slice's start time (kslot.h: gx_kpub_slice) */
 	_Atomic(struct gx_m *) standby; /* scx mode: the M standing by for this P (kassist_scx.c) */
 };
 
@@ -305,6 +349,16 @@ struct gx_sched {
 	_Atomic int64_t goidgen;
 	_Atomic bool started;
 	int64_t starttime;
+
+	/* A clock for stamps that need no precision (how long a G has
+	 * waited): a recent gx_nanotime() of sysmon's or a timer check's
+	 * (gx_coarsetick; written at most once a GX_COARSE_NS, so the line
+	 * stays shared). */
+	_Alignas(GX_CACHELINE) _Atomic int64_t coarsenow;
+	/* Non-zero while a goroutine dump stops the world (dump.c): an M
+	 * about to switch to a G waits instead (gx_freezecheck). Read on every
+	 * switch, written only by dumps: a line of its own. */
+	_Alignas(GX_CACHELINE) _Atomic uint32_t freezing;
 };
 
 extern GX_HIDDEN struct gx_sched gx_sched;
@@ -385,12 +439,60 @@ GX_HIDDEN void gx_ready_g(gx_g *gp, bool next);
 GX_HIDDEN void gx_casgstatus(gx_g *gp, uint32_t old, uint32_t new);
 GX_HIDDEN void gx_gopark(bool (*unlockf)(gx_g *, void *), void *lock, const char *reason);
 GX_HIDDEN void gx_wakep(void);
-GX_HIDDEN int64_t gx_newproc(const gx_attr *attr, gx_fn fn, void *arg);
+/* gopc: the creator's return address (dumps' "created by"). */
+GX_HIDDEN int64_t gx_newproc(const gx_attr *attr, gx_fn fn, void *arg, uintptr_t gopc);
 GX_HIDDEN struct gx_p *gx_pidleget(void);
 GX_HIDDEN uint32_t gx_fastrand(void);
 GX_HIDDEN __attribute__((noreturn, format(printf, 1, 2))) void gx_fatal(const char *fmt, ...);
 GX_HIDDEN __attribute__((format(printf, 1, 2))) void gx_print(const char *fmt, ...);
-GX_HIDDEN void gx_dumpgs(int max);
+/* ---- dump.c, traceback.c: goroutine dumps ---------------------------- */
+/* Every goroutine with its state, wait reason and stack (at most max of
+ * them; self: the calling thread's own stack first, if it is not a
+ * goroutine's), on g0's stack (gx_systemstack), then _exit(code). */
+#define GX_DUMP_MAX 1000
+GX_HIDDEN __attribute__((noreturn)) void gx_dumpgs_exit(int max, bool self, int code);
+/* A dump the process survives (the leak check): begin stops the world
+ * (false: another thread is dumping), one prints gp's block, end starts
+ * the world again. */
+GX_HIDDEN bool gx_dump_begin(void);
+GX_HIDDEN void gx_dump_one(gx_g *gp);
+GX_HIDDEN void gx_dump_end(void);
+/* Install the SIGQUIT dump (gx_main, unless GX_DEBUG=sigquit=0). */
+GX_HIDDEN void gx_dump_siginit(void);
+/* A fatal signal (SIGSEGV not in a guard page, SIGBUS, SIGFPE, SIGILL):
+ * "gmpx: fatal: signal ..." (if headline; a stack overflow has printed its
+ * own) and the dump from the signal's context; the caller then lets the
+ * signal kill the process, or exits. */
+GX_HIDDEN void gx_dump_crash(int sig, siginfo_t *si, void *uctx, bool headline);
+/* An M about to run a G waits here while a dump stops the world. */
+GX_HIDDEN void gx_freezewait(void);
+static inline void gx_freezecheck(void)
+{
+	if (__builtin_expect(atomic_load_explicit(&gx_sched.freezing, memory_order_relaxed) != 0, 0))
+		gx_freezewait();
+}
+#define GX_COARSE_NS 1000000 /* the coarse clock's resolution: 1 ms */
+static inline int64_t gx_coarsenow(void)
+{
+	return atomic_load_explicit(&gx_sched.coarsenow, memory_order_relaxed);
+}
+static inline void gx_coarsetick(int64_t now)
+{
+	if (now - gx_coarsenow() >= GX_COARSE_NS)
+		atomic_store_explicit(&gx_sched.coarsenow, now, memory_order_relaxed);
+}
+/* Print the frames of a stack: from a saved context (gx_ctx_switch's sp),
+ * from a signal's ucontext, or from the caller's own (frames of the dump
+ * machinery left out). Symbolised with libunwind and libdw when they can
+ * be loaded, raw addresses otherwise. */
+GX_HIDDEN void gx_traceback_saved(void *sp);
+GX_HIDDEN void gx_traceback_signal(void *uctx);
+GX_HIDDEN void gx_traceback_here(void);
+/* "created by FUNC in goroutine N" and the call's FILE:LINE: pc is the
+ * return address of the gx_go call that created a goroutine. */
+GX_HIDDEN void gx_traceback_createdby(uintptr_t pc, int64_t parent);
+/* When an M goes idle (sched.lock held): fatal if nothing can ever run again. */
+GX_HIDDEN void gx_checkdead(void);
 GX_HIDDEN const char *gx_gstatus_name(uint32_t st);
 /* Iterate every G ever allocated (Gs are never freed). */
 GX_HIDDEN void gx_forallg(void (*fn)(gx_g *gp, void *arg), void *arg);
@@ -401,34 +503,17 @@ GX_HIDDEN int gx_cgroup_limit(void);
 
 /* ---- debug.c (GX_DEBUG) ------------------------------------------------ */
 struct gx_debug {
-	int schedtrace;	 /* ms between SCHED lines; 0 = off */
-	int scheddetail; /* also per-P, per-M, per-G lines */
+	int schedtrace;	     /* ms between SCHED lines; 0 = off */
+	int scheddetail;     /* also per-P, per-M, per-G lines */
+	int asyncpreemptoff; /* no signal-based preemption */
+	int nodeadlock;	     /* deadlock=0: no deadlock detection */
+	int nosigquit;	     /* sigquit=0: leave SIGQUIT alone (no dump) */
 };
 extern GX_HIDDEN struct gx_debug gx_debug;
 GX_HIDDEN void gx_parsedebug(const char *s);
 GX_HIDDEN void gx_schedtrace(bool detail);
 
-/* ---- sysmon.c: the policy points ------------------------------------------ */
-/*
- * Where the runtime learns that an M blocked, what wakes sysmon, and how a
- * goroutine is asked to yield: one small table, so that the kernel-assisted
- * modes (trace: sched_switch events; scx: the BPF scheduler) can replace
- * polling with events without touching the scheduler. Off mode is Go's
- * design: sysmon watches syscalls and time slices, preemption is a signal.
- */
-struct gx_policy {
-	const char *name;
-	/* An M entered a syscall holding pp loosely (may wake sysmon). */
-	void (*entersyscall)(struct gx_m *mp, struct gx_p *pp, int64_t now);
-	/* sysmon sleeps until `until` (ns) or until woken. */
-	void (*sysmon_sleep)(int64_t until);
-	/* Wake a sleeping sysmon. */
-	void (*sysmon_wake)(void);
-	/* Ask the G running on pp to yield (flag set already); false if it
-	 * could not be delivered now (sysmon retries). */
-	bool (*preempt)(struct gx_p *pp, struct gx_m *mp);
-};
-extern GX_HIDDEN const struct gx_policy *gx_policy;
+/* ---- sysmon.c -------------------------------------------------------------- */
 GX_HIDDEN void gx_sysmon_start(void);
 GX_HIDDEN void gx_sysmon_kick(void); /* a P became busy: sysmon leaves deep sleep */
 extern GX_HIDDEN _Atomic bool gx_sysmon_deepsleep;
@@ -437,123 +522,73 @@ extern GX_HIDDEN _Atomic int64_t gx_sysmon_wakeat;
  * syscall with work queued before sysmon hands it off. */
 extern GX_HIDDEN int64_t gx_quantum_ns;
 #define GX_SYSCALL_RETAKE_NS ((int64_t)20000) /* Go's first sysmon tick: 20 us */
+/* Ask the G running on pp to yield (flag and signal); false if the signal
+ * was not sent (its M is in the kernel: preempt.c). */
+GX_HIDDEN bool gx_preemptone(struct gx_p *pp);
 
 /* ---- syscall.c ------------------------------------------------------------ */
 GX_HIDDEN void gx_entersyscall(void);
 GX_HIDDEN void gx_entersyscallblock(void);
 GX_HIDDEN void gx_exitsyscall(void);
 GX_HIDDEN void gx_handoffp(struct gx_p *pp);
-/* proc.c pieces syscall.c and preempt.c use */
+/* proc.c pieces syscall.c, preempt.c and the kernel assist use */
 GX_HIDDEN void gx_acquirep(struct gx_p *pp);
+GX_HIDDEN struct gx_p *gx_releasep(void);
+GX_HIDDEN void gx_pidleput(struct gx_p *pp);
+/* procresize.c: gomaxprocs := n (sched.lock held); 0 or -ENOMEM */
+GX_HIDDEN int gx_procresize(int32_t n);
+extern GX_HIDDEN int gx_preset_maxprocs, gx_preset_maxthreads;
+#define GX_MAXMCOUNT_DEFAULT 10000 /* Go's debug.SetMaxThreads default */
+/* galloc.c: Gs and goroutine ids */
+GX_HIDDEN gx_g *gx_gfget(struct gx_p *pp);
+GX_HIDDEN void gx_gfspill(struct gx_p *pp); /* half of a full local list to the global one */
+#define GFREE_LOCAL_MAX 64		    /* free Gs a P keeps before moving half to the global list */
+#define GOIDCACHE_BATCH 16		    /* Go's: ids taken from the global counter at once */
+/* gx_gfput - a dead G onto pp's free list (inline: every goroutine exit). */
+static inline void gx_gfput(struct gx_p *pp, gx_g *gp)
+{
+	gp->schedlink = pp->gfree;
+	pp->gfree = gp;
+	if (++pp->gfreecnt >= GFREE_LOCAL_MAX)
+		gx_gfspill(pp);
+}
+/* gx_newgoid - the next goroutine id from pp's batch (inline: every gx_go). */
+static inline int64_t gx_newgoid(struct gx_p *pp)
+{
+	if (pp->goidcache == pp->goidcacheend) {
+		pp->goidcache = atomic_fetch_add(&gx_sched.goidgen, GOIDCACHE_BATCH) + 1;
+		pp->goidcacheend = pp->goidcache + GOIDCACHE_BATCH;
+	}
+	return pp->goidcache++;
+}
+/* lockosthread.c: the scheduler's side of a locked G */
+GX_HIDDEN void gx_stoplockedm(void);
+GX_HIDDEN void gx_startlockedm(gx_g *gp);
 GX_HIDDEN void gx_stopm(void);
-/* Switch to g0 and run fn(curg) there; fn returns the G to run next or NULL. */
-GX_HIDDEN void gx_mcall(gx_g *(*fn)(gx_g *));
-
-/* ---- kassist.c: the kernel assist (trace mode) -------------------------------- */
-/* gx_kassist_attach - at start, before any M but m0: attach to gmpx-sched
- * if GX_KASSIST / gx_kassist_set asked for it; else (or on failure, with
- * one log line) stay in off mode. */
-GX_HIDDEN void gx_kassist_attach(void);
-/* A new M: register its thread with the daemon (on the M, in minit). */
-GX_HIDDEN void gx_kassist_minit(struct gx_m *mp);
-/* sysmon's retake: take pp from an M blocked in the kernel in goroutine
- * code if pp has work (trace mode; false otherwise). */
-GX_HIDDEN bool gx_kassist_retake(struct gx_p *pp, int64_t now);
-/* Revoke pp now if its M's word says BLOCKED (testing.c's fake kernel). */
-GX_HIDDEN bool gx_kassist_tryrevoke(struct gx_p *pp, int64_t now);
-extern GX_HIDDEN bool gx_kassist_testing;
-/* sysmon: signal revoked Ms that run goroutine code for a quantum;
- * returns when to look again (0: nothing to watch). */
-GX_HIDDEN int64_t gx_kassist_kick(int64_t now);
-/* stopm, trace mode: maybe park as the standby M (on the ring buffer, not
- * the futex) until woken; then stopm's futex sleep returns at once. */
-GX_HIDDEN void gx_kassist_standby(struct gx_m *mp);
-/* startm woke mp's note: also wake it if it is the standby. */
-GX_HIDDEN void gx_kassist_wake_standby(struct gx_m *mp);
-/* scx mode (kassist_scx.c): on while the BPF scheduler places our Ms. */
-extern GX_HIDDEN _Atomic bool gx_kassist_scx;
-/* After start: one standby M per P (idle Ms the BPF scheduler holds). */
-GX_HIDDEN void gx_scx_start_standbys(void);
-/* stopm, scx mode: stand by for a P (parked in BPF, not on the futex)
- * until given one; false if this M cannot (then the futex as usual). */
-GX_HIDDEN bool gx_kassist_scx_standby(struct gx_m *mp);
-/* startm, scx mode, sched.lock held: pp's own standby if it is idle
- * (taken off the idle list), else NULL. */
-GX_HIDDEN struct gx_m *gx_kassist_scx_mget(struct gx_p *pp);
-/* startm woke nmp's note: if it stands by, have BPF run it now. */
-GX_HIDDEN void gx_kassist_scx_wake(struct gx_m *nmp);
-/* acquirep, scx mode: on the wrong CPU for pp, yield so BPF moves us. */
-GX_HIDDEN void gx_kassist_oncpu(struct gx_p *pp);
-/* proc.c: start an M with no P that goes idle at once (scx standbys). */
+/* Switch to g0 and run fn(curg) there; fn returns the G to run next or NULL
+ * (proc.c: dying, lockheld). */
+GX_HIDDEN void gx_mcall(gx_g *(*fn)(gx_g *), bool dying, bool lockheld);
+/* gx_systemstack - run fn(arg) on this M's g0 stack (Go's systemstack):
+ * for work a goroutine's small stack cannot hold (a goroutine dump). On
+ * g0, or on a thread that is not an M, it just calls fn. The calling G
+ * stays this M's (its context saved, its status Grunning) and resumes when
+ * fn returns, unless fn exits the process. */
+GX_HIDDEN void gx_systemstack(void (*fn)(void *), void *arg);
+/* Start an M with no P that goes idle at once (scx standbys). */
 GX_HIDDEN int gx_newm_idle(void);
-/* sysmon.c: ask the G running on pp to yield (flag and signal). */
-GX_HIDDEN void gx_preemptone(struct gx_p *pp);
-/* The slow path of GX_ENTER: this M's P was revoked while it was blocked. */
+/* Take mp off the idle M list if it is still there. sched.lock held. */
+GX_HIDDEN bool gx_midle_remove(struct gx_m *mp);
+
+/* ---- the kernel assist (kassist.h has the interface) ---------------------------- */
+/* gx_kassist_attach - at start, before any M but m0: choose the mode
+ * (GX_KASSIST / gx_kassist_set), attach to gmpx-sched for it, or stay in
+ * off mode (on a failure, with one log line). */
+GX_HIDDEN void gx_kassist_attach(void);
+/* The slow path of GX_ENTER: this M's P was revoked while it was blocked
+ * (kassist_revoke.c). */
 GX_HIDDEN void gx_revoked(void);
-extern GX_HIDDEN _Atomic bool gx_kassist_active;
-extern GX_HIDDEN const struct gx_policy gx_off_policy;
-GX_HIDDEN bool gx_off_preempt(struct gx_p *pp, struct gx_m *mp);
 
-extern GX_HIDDEN struct gx_kabi_proc *gx_kabi; /* the mmapped state, NULL if never attached */
-
-static inline void gx_kslot_initm(struct gx_m *mp)
-{
-	mp->kslot = &mp->kslot_local;
-	mp->kslot_local.p = -1;
-	mp->kslot_local.mword = GX_KM_WORD(0, GX_KM_RUNNING);
-}
-static inline void gx_kslot_initp(struct gx_p *pp)
-{
-	pp->kslot = gx_kabi && pp->id < GX_KABI_MAX_P ? &gx_kabi->p[pp->id] : &pp->kslot_local;
-	pp->kslot->owner = -1;
-	pp->kslot->cpu = -1;
-}
-
-/* Publishing for BPF: plain stores on lines the writer owns. */
-/* The global queue's length, for BPF's "work around" test. sched.lock held. */
-static inline void gx_kpub_globrunq(void)
-{
-	if (gx_kabi)
-		gx_kabi->hdr.globrunq = (uint32_t)atomic_load_explicit(&gx_sched.runqsize, memory_order_relaxed);
-}
-static inline void gx_kpub_acquirep(struct gx_m *mp, struct gx_p *pp)
-{
-	mp->kslot->p = pp->id;
-	mp->kslot->rstate = GX_RM_RUNNING;
-	pp->kslot->owner = (int32_t)mp->id;
-	pp->kslot->status = GX_KP_RUNNING;
-}
-static inline void gx_kpub_releasep(struct gx_m *mp, struct gx_p *pp, uint32_t pstatus)
-{
-	pp->kslot->owner = -1;
-	pp->kslot->status = pstatus;
-	mp->kslot->rstate = pstatus == GX_KP_SYSCALL ? GX_RM_SYSCALL : GX_RM_IDLE;
-	if (pstatus != GX_KP_SYSCALL)
-		mp->kslot->p = -1;
-}
-
-/* A new time slice on pp (schedtick bumped): BPF's quantum timer (scx)
- * measures from here. */
-static inline void gx_kpub_slice(struct gx_p *pp)
-{
-	pp->kslot->schedtick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
-	if (atomic_load_explicit(&gx_kassist_scx, memory_order_relaxed))
-		pp->kslot->slice_start_ns = (uint64_t)gx_nanotime();
-}
-/* scx: BPF flagged this slice as past the quantum (always false in the
- * other modes: nobody writes kslot->preempt). */
-static inline bool gx_kpreempt_requested(struct gx_p *pp)
-{
-	const struct gx_kabi_p *k = pp->kslot;
-	return __atomic_load_n(&k->preempt, __ATOMIC_RELAXED) &&
-	       __atomic_load_n(&k->preempt_tick, __ATOMIC_RELAXED) == k->schedtick;
-}
-static inline void gx_kpub_runq(struct gx_p *pp)
-{
-	pp->kslot->nrunq = atomic_load_explicit(&pp->runqtail, memory_order_relaxed) -
-			   atomic_load_explicit(&pp->runqhead, memory_order_relaxed) +
-			   (atomic_load_explicit(&pp->runnext, memory_order_relaxed) != NULL);
-}
+#include "kslot.h"
 
 /*
  * GX_ENTER - first statement of every public function that may touch the
@@ -605,8 +640,13 @@ static inline void gx_rtleave(gx_g *const *gpp)
 /* ---- preempt.c ---------------------------------------------------------------- */
 GX_HIDDEN void gx_preemptinit(void);
 GX_HIDDEN void gx_gopreempt(void); /* yield at a cooperative safe point */
-/* Send the async preemption signal to mp (sysmon). */
+/* Send the async preemption signal to mp, unless it is in the kernel
+ * (sysmon); whether it was sent. */
 GX_HIDDEN bool gx_preemptm(struct gx_m *mp);
+/* Whether mp's thread is in a system call or asleep in the kernel (sysmon). */
+GX_HIDDEN bool gx_m_in_kernel(struct gx_m *mp);
+/* CPU time mp's thread has used, in ns, or -1. */
+GX_HIDDEN int64_t gx_m_cputime(struct gx_m *mp);
 extern GX_HIDDEN bool gx_asyncpreempt_enabled;
 extern GX_HIDDEN _Atomic uint64_t gx_async_preemptions; /* statistics and tests */
 /* Cooperative check at runtime entry points: one load of the P's flag. */
@@ -690,6 +730,7 @@ GX_HIDDEN int gx_chantrysend(gx_chan *c, const void *ep, void (*unlockf)(void *)
 GX_HIDDEN int gx_chantryrecv(gx_chan *c, void *ep, void (*unlockf)(void *), void *arg);
 GX_HIDDEN void gx_chanenqueue(gx_chan *c, int op, struct gx_sudog *sg);
 GX_HIDDEN void gx_chandequeuesudog(gx_chan *c, int op, struct gx_sudog *sg);
+GX_HIDDEN void gx_channwaiters(gx_chan *c, int *nsend, int *nrecv);
 GX_HIDDEN int gx_chansend(gx_chan *c, const void *ep, bool block);
 GX_HIDDEN int gx_chanrecv(gx_chan *c, void *ep, bool block);
 GX_HIDDEN int gx_selectgo(gx_case *cases, int n, int64_t deadline, const char *reason);

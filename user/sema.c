@@ -62,6 +62,7 @@ static bool cansemacquire(uint32_t *addr)
  * address (lifo). root->lock held. */
 static void semqueue(struct semroot *root, struct gx_sudog *s, bool lifo)
 {
+	GX_ASSERT_LOCK_HELD(&root->lock);
 	struct gx_sudog *at = NULL;
 	if (lifo)
 		for (at = root->head; at && at->c != s->c; at = at->next)
@@ -88,6 +89,7 @@ static void semqueue(struct semroot *root, struct gx_sudog *s, bool lifo)
 /* the first waiter for addr, unlinked, or NULL. root->lock held. */
 static struct gx_sudog *semdequeue(struct semroot *root, uint32_t *addr)
 {
+	GX_ASSERT_LOCK_HELD(&root->lock);
 	struct gx_sudog *s = root->head;
 	while (s && s->c != (void *)addr)
 		s = s->next;

@@ -5,7 +5,7 @@
  *
  * Layout. Stacks come in power-of-two size classes (16 KiB .. 1 GiB; the
  * default is 64 KiB, GX_STACKSIZE changes it). They are carved out of
- * chunks of about 4 MiB mapped with one mmap (MAP_NORESERVE | MAP_STACK,
+ * chunks of 1 MiB (CHUNK_BYTES) mapped with one mmap (MAP_NORESERVE | MAP_STACK,
  * no transparent huge pages), each slot being [guard page][usable stack].
  * Memory is committed lazily by the kernel: a stack costs only the pages
  * its goroutine has touched (one 4 KiB page for a goroutine parked near the
@@ -57,7 +57,12 @@
 #define CHUNK_BYTES	((size_t)1 << 20)
 #define CHUNK_MAX	(CHUNK_BYTES / (GX_STACK_MIN + GUARD_SIZE) + 1)
 #define STACK_MIN_SHIFT 14 /* 16 KiB */
-#define ALTSTACK_SIZE	((size_t)64 << 10)
+/* The signal stack of each M, with a guard page below it. Signal handlers
+ * need little (preemption: a few hundred bytes), but a goroutine dump
+ * printed from a signal (SIGQUIT, a crash, a stack overflow) runs the
+ * unwinder and the DWARF reader there: 512 KiB, of which only the pages a
+ * handler touches are ever resident (MAP_NORESERVE). */
+#define ALTSTACK_SIZE ((size_t)512 << 10)
 
 static struct {
 	gx_lock_t lock;
@@ -94,23 +99,47 @@ int gx_stackclass(size_t size, uint32_t *cls)
 	return 0;
 }
 
+/* parsesize - "65536", "64k", "1m" (K and M too) into bytes: decimal
+ * digits and at most one suffix, nothing else; -EINVAL otherwise, also for
+ * a value that does not fit in a size_t once scaled. */
+static int parsesize(const char *s, size_t *out)
+{
+	size_t v = 0;
+	const char *p = s;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		size_t d = (size_t)(*p - '0');
+		if (v > (SIZE_MAX - d) / 10)
+			return -EINVAL;
+		v = v * 10 + d;
+	}
+	if (p == s)
+		return -EINVAL;
+	unsigned shift = 0;
+	if (*p == 'k' || *p == 'K')
+		shift = 10, p++;
+	else if (*p == 'm' || *p == 'M')
+		shift = 20, p++;
+	if (*p || v > SIZE_MAX >> shift)
+		return -EINVAL;
+	*out = v << shift;
+	return 0;
+}
+
 void gx_stackinit(void)
 {
 	size_t def = GX_STACK_DEFAULT;
 	const char *e = getenv("GX_STACKSIZE");
 	if (e && *e) {
-		char *end;
-		unsigned long long v = strtoull(e, &end, 0);
-		if (*end == 'k' || *end == 'K')
-			v <<= 10;
-		else if (*end == 'm' || *end == 'M')
-			v <<= 20;
+		size_t v;
 		uint32_t c;
-		if (gx_stackclass((size_t)v, &c) == 0)
-			def = (size_t)v;
-		else
+		if (parsesize(e, &v) != 0)
+			gx_print("gmpx: GX_STACKSIZE=%s is not a size (digits, then k or m: 64k, 1m); using %zu\n", e,
+				 def);
+		else if (gx_stackclass(v, &c) != 0)
 			gx_print("gmpx: GX_STACKSIZE=%s is outside [%zu, %zu]; using %zu\n", e, GX_STACK_MIN,
 				 GX_STACK_MAX, def);
+		else
+			def = v;
 	}
 	gx_stackclass(def, &stk.defclass);
 }
@@ -327,7 +356,19 @@ void gx_stackfree(struct gx_p *pp, uint32_t cls, gx_stack *st)
 
 /* ---- stack overflow report -------------------------------------------- */
 
-static struct sigaction oldsegv, oldbus;
+/* The dispositions our handler replaced: a fault that is not ours goes to
+ * them (ASan's, a program's own), or, where it was the default, gets a
+ * goroutine dump first (dump.c) and then kills the process. */
+static const int fatalsigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+static struct sigaction oldfatal[4];
+
+static struct sigaction *oldaction(int sig)
+{
+	for (size_t i = 0; i < sizeof(fatalsigs) / sizeof(fatalsigs[0]); i++)
+		if (fatalsigs[i] == sig)
+			return &oldfatal[i];
+	return NULL;
+}
 
 /* Async-signal-safe formatting: the handler cannot use stdio. */
 static char *fmtu(char *p, uint64_t v, int base)
@@ -358,7 +399,7 @@ static void segv_handler(int sig, siginfo_t *si, void *uctx)
 {
 	struct gx_m *mp = getm();
 	gx_g *gp = mp ? mp->curg : NULL;
-	if (gp && gp->stack.lo) {
+	if ((sig == SIGSEGV || sig == SIGBUS) && gp && gp->stack.lo) {
 		uintptr_t addr = (uintptr_t)si->si_addr;
 		uintptr_t sp = (uintptr_t)((ucontext_t *)uctx)->uc_mcontext.gregs[REG_RSP];
 		uintptr_t lo = gp->stack.lo;
@@ -381,31 +422,38 @@ static void segv_handler(int sig, siginfo_t *si, void *uctx)
 			p = fmtu(p, gp->stack.size >> 10, 10);
 			p = fmts(p, " KiB; fault at ", 16);
 			p = fmtu(p, addr, 16);
-			p = fmts(p, ")\n", 2);
+			p = fmts(p, ")\n\n", 3);
 			ssize_t r = write(2, buf, (size_t)(p - buf));
 			(void)r;
+			gx_dump_crash(sig, si, uctx, false);
 			_exit(2);
 		}
 	}
-	/* Not ours: let the previous disposition handle it (the fault
-	 * recurs when we return). */
-	sigaction(sig, sig == SIGSEGV ? &oldsegv : &oldbus, NULL);
-	(void)si;
+	/* Not an overflow: the previous disposition's (the fault recurs when
+	 * we return; a signal sent with kill does not, so it is raised
+	 * again). At the default, a dump first, then the default kills. */
+	struct sigaction *old = oldaction(sig);
+	if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler == SIG_DFL)
+		gx_dump_crash(sig, si, uctx, true);
+	sigaction(sig, old, NULL);
+	if (si->si_code <= 0)
+		raise(sig);
 }
 
 /* gx_stack_sigsetup - per M: an alternate signal stack, and (once per
- * process) the SIGSEGV/SIGBUS handler that reports overflows. */
+ * process) the handler of SIGSEGV/SIGBUS (which reports overflows) and of
+ * SIGFPE/SIGILL (crash dumps). */
 void gx_stack_sigsetup(struct gx_m *mp)
 {
 	static _Atomic bool installed;
-	void *alt =
-		mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (alt != MAP_FAILED) {
-		stack_t ss = {.ss_sp = alt, .ss_size = ALTSTACK_SIZE, .ss_flags = 0};
-		if (sigaltstack(&ss, NULL) == 0)
-			mp->altstack = alt;
+	char *map = mmap(NULL, GUARD_SIZE + ALTSTACK_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (map != MAP_FAILED) {
+		stack_t ss = {.ss_sp = map + GUARD_SIZE, .ss_size = ALTSTACK_SIZE, .ss_flags = 0};
+		if (mprotect(map, GUARD_SIZE, PROT_NONE) == 0 && sigaltstack(&ss, NULL) == 0)
+			mp->altstack = map;
 		else
-			munmap(alt, ALTSTACK_SIZE);
+			munmap(map, GUARD_SIZE + ALTSTACK_SIZE);
 	}
 	if (!atomic_exchange(&installed, true)) {
 		struct sigaction sa;
@@ -413,8 +461,8 @@ void gx_stack_sigsetup(struct gx_m *mp)
 		sa.sa_sigaction = segv_handler;
 		sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
 		sigemptyset(&sa.sa_mask);
-		sigaction(SIGSEGV, &sa, &oldsegv);
-		sigaction(SIGBUS, &sa, &oldbus);
+		for (size_t i = 0; i < sizeof(fatalsigs) / sizeof(fatalsigs[0]); i++)
+			sigaction(fatalsigs[i], &sa, &oldfatal[i]);
 	}
 }
 
@@ -424,6 +472,6 @@ void gx_stack_sigteardown(struct gx_m *mp)
 		return;
 	stack_t ss = {.ss_flags = SS_DISABLE};
 	sigaltstack(&ss, NULL);
-	munmap(mp->altstack, ALTSTACK_SIZE);
+	munmap(mp->altstack, GUARD_SIZE + ALTSTACK_SIZE);
 	mp->altstack = NULL;
 }

@@ -29,6 +29,7 @@
  * nanosleep, are never restarted by the kernel) and never return -EINTR.
  */
 #include "runtime.h"
+#include "kassist.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,7 +54,7 @@ void gx_entersyscall(void)
 	mp->p = NULL;
 	atomic_store_explicit(&pp->m, NULL, memory_order_relaxed);
 	atomic_store_explicit(&pp->status, Psyscall, memory_order_release);
-	gx_policy->entersyscall(mp, pp, now);
+	GX_KASSIST(entersyscall, mp, pp, now);
 	mp->locks--;
 }
 
@@ -112,8 +113,7 @@ void gx_exitsyscall(void)
 		return;
 	}
 	/* our P was handed off: no P until we get one */
-	mp->kslot->rstate = GX_RM_IDLE;
-	mp->kslot->p = -1;
+	gx_kpub_mnop(mp);
 	/* an idle P? */
 	gx_lock(&gx_sched.lock);
 	struct gx_p *pp = gx_pidleget();
@@ -126,7 +126,7 @@ void gx_exitsyscall(void)
 		return;
 	}
 	mp->locks--;
-	gx_mcall(exitsyscall0);
+	gx_mcall(exitsyscall0, false, false);
 	/* resumed, maybe on another M, holding a P */
 }
 

@@ -17,16 +17,33 @@
  *    sleeps until exactly then; a slice asked to yield that did not (an
  *    unsafe point, or asynchronous preemption off) is asked again every
  *    ASK_AGAIN_NS. Preemption lands within a wake-up latency of the quantum.
+ *  - The signal is not sent to an M that is in the kernel (preempt.c: it
+ *    would end an unwrapped nanosleep, poll, ... with EINTR); the flag
+ *    stays set. In off mode that check reads /proc/self/task/TID/syscall
+ *    twice, CONFIRM_NS apart, and the thread's CPU clock twice (ask): two
+ *    file reads (~5 us of sysmon's time each) per signal, so at most
+ *    twice per quantum per busy P, plus two per ASK_AGAIN_NS re-ask while
+ *    signals land outside safe points; an M found in the kernel is looked
+ *    at again only a quantum later. A signal goes CONFIRM_NS (200 us)
+ *    after the quantum ends. Nothing is added to the scheduler's own paths.
+ *  - A P held by one goroutine for HELD_REPORT_QUANTA quanta although it
+ *    was asked to yield (its signals land outside safe points, or were
+ *    withheld because it is in the kernel: an unwrapped blocking call in a
+ *    loop, or long runs of libc) is reported once, in off mode, where the
+ *    kernel cannot tell: like Go, the runtime cannot take a P back from
+ *    code it cannot see, but it says so.
  *  - Otherwise it sleeps up to 10 ms while any P is busy, and deeply (woken
  *    only when a P becomes busy) while every P is idle. There is no
  *    periodic polling: ~one wake-up per quantum per busy P (0.4% of a CPU
  *    with two Ps running flat out, measured here).
  *
- * The policy table (struct gx_policy) is the seam for the kernel-assisted
- * modes: they replace "entersyscall wakes sysmon" and the sleep with kernel
- * events. This file holds the off mode (Go's design).
+ * The kernel-assist table (kassist.h: struct gx_kassist_ops) is where the
+ * kernel-assisted modes replace "entersyscall wakes sysmon", the sleep and
+ * the slice watch with kernel events; sysmon calls it and knows no mode.
+ * This file holds off mode's table, gx_kassist_off: Go's design.
  */
 #include "runtime.h"
+#include "kassist.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -46,6 +63,25 @@
 /* A slice that was asked to yield but did not (an unsafe point, or
  * asynchronous preemption off) is asked again this often. */
 #define ASK_AGAIN_NS ((int64_t)1000000)
+
+/* A slice asked to yield that still runs this many quanta later is
+ * reported (once): 1 s at the default quantum. */
+#define HELD_REPORT_QUANTA 100
+
+/* off mode: the second stage of ask, before the signal */
+#define CONFIRM_NS ((int64_t)200000)
+
+/* sysmon's own bookkeeping per P (only sysmon reads or writes it). */
+static struct {
+	int64_t goid;  /* the goroutine seen holding the slice since `since` (0: none yet) */
+	int64_t since; /* ... */
+	int64_t again; /* after an ask: when to ask again */
+	/* off mode, between ask's two stages: when to look again, at which
+	 * M, and its CPU time (-1: unknown) at the first stage, at t0 */
+	int64_t confirm, cpu0, t0;
+	struct gx_m *m;
+} pwatch[GX_MAXPROCS_LIMIT];
+static bool held_reported;
 
 int64_t gx_quantum_ns = QUANTUM_DEFAULT_NS;
 
@@ -102,7 +138,7 @@ static void off_sysmon_sleep(int64_t until)
 	atomic_store(&gx_sysmon_wakeat, 0);
 }
 
-static void off_entersyscall(struct gx_m *mp, struct gx_p *pp, int64_t now)
+void gx_off_entersyscall(struct gx_m *mp, struct gx_p *pp, int64_t now)
 {
 	(void)mp;
 	/* Only worth a wake-up if sysmon would sleep past the hand-off time
@@ -110,7 +146,7 @@ static void off_entersyscall(struct gx_m *mp, struct gx_p *pp, int64_t now)
 	int64_t wakeat = atomic_load_explicit(&gx_sysmon_wakeat, memory_order_relaxed);
 	if (wakeat != 0 && wakeat <= now + 2 * GX_SYSCALL_RETAKE_NS)
 		return;
-	if (gx_runqempty(pp) && atomic_load_explicit(&gx_sched.runqsize, memory_order_relaxed) == 0)
+	if (!gx_p_haswork(pp, now))
 		return;
 	off_sysmon_wake();
 }
@@ -121,33 +157,179 @@ bool gx_off_preempt(struct gx_p *pp, struct gx_m *mp)
 	return gx_asyncpreempt_enabled ? gx_preemptm(mp) : true;
 }
 
-const struct gx_policy gx_off_policy = {
+static void off_minit(struct gx_m *mp)
+{
+	(void)mp;
+}
+void gx_off_start(void)
+{
+}
+void gx_off_newp(struct gx_p *pp)
+{
+	(void)pp; /* nothing but the kslot, which gx_kslot_initp set */
+}
+void gx_off_acquirep(struct gx_m *mp, struct gx_p *pp)
+{
+	(void)mp;
+	(void)pp; /* the kernel places Ms as it likes */
+}
+struct gx_m *gx_off_mget(struct gx_p *pp)
+{
+	(void)pp;
+	return NULL;
+}
+static void off_wakem(struct gx_m *mp)
+{
+	(void)mp; /* its note, which startm woke, is all it waits on */
+}
+static void off_idle(struct gx_m *mp)
+{
+	(void)mp; /* the futex (stopm) */
+}
+static bool off_retake(struct gx_p *pp, int64_t now)
+{
+	(void)pp;
+	(void)now;
+	return false; /* no kernel word: a P in user code keeps its M */
+}
+static int64_t off_sysmon_tick(int64_t now)
+{
+	(void)now;
+	return 0;
+}
+static struct gx_p *off_event(const struct gx_kabi_event *ev, int64_t now, bool take)
+{
+	(void)ev;
+	(void)now;
+	(void)take;
+	return NULL; /* no events in off mode (a drain left over from a fallback) */
+}
+
+const struct gx_kassist_ops gx_kassist_off = {
 	.name = "off",
-	.entersyscall = off_entersyscall,
+	.mode = GX_KASSIST_OFF,
+	.minit = off_minit,
+	.start = gx_off_start,
+	.newp = gx_off_newp,
+	.acquirep = gx_off_acquirep,
+	.mget = gx_off_mget,
+	.wakem = off_wakem,
+	.idle = off_idle,
+	.retake = off_retake,
+	.sysmon_slices = true,
+	.kernel_mstate = false,
+	.sysmon_tick = off_sysmon_tick,
 	.sysmon_sleep = off_sysmon_sleep,
 	.sysmon_wake = off_sysmon_wake,
+	.entersyscall = gx_off_entersyscall,
 	.preempt = gx_off_preempt,
+	.event = off_event,
 };
-const struct gx_policy *gx_policy = &gx_off_policy;
+const struct gx_kassist_ops *_Atomic gx_kassist = &gx_kassist_off;
 
 void gx_sysmon_kick(void)
 {
 	if (atomic_load_explicit(&gx_sysmon_deepsleep, memory_order_relaxed))
-		gx_policy->sysmon_wake();
+		GX_KASSIST(sysmon_wake);
 }
 
 /* ---- retake ------------------------------------------------------------------ */
 
-/* preemptone - ask the G running on pp to yield. */
-void gx_preemptone(struct gx_p *pp)
+/* preemptone - ask the G running on pp to yield. Returns false if the
+ * signal was not sent (its M is in the kernel: preempt.c). */
+bool gx_preemptone(struct gx_p *pp)
 {
 	struct gx_m *mp = atomic_load(&pp->m);
 	if (!mp)
-		return;
+		return true;
 	/* The flag is the P's: whichever G runs there when it is seen yields
 	 * (execute clears it for each new slice). */
 	atomic_store(&pp->preempt, true);
-	gx_policy->preempt(pp, mp);
+	return GX_KASSIST(preempt, pp, mp);
+}
+
+/*
+ * held_check - pp's slice was asked to yield and still runs: if one
+ * goroutine has held it for HELD_REPORT_QUANTA quanta, say so (once per
+ * process, off mode only: trace mode revokes a P whose M blocks). Not for a
+ * goroutine that asked not to be preempted (gx_nopreempt_begin, or locked
+ * to its thread), nor without asynchronous preemption (where any loop
+ * holds its P). Racy reads of the M's fields: G structures are never freed.
+ */
+static void held_check(struct gx_p *pp, int64_t now)
+{
+	if (held_reported || !gx_asyncpreempt_enabled || GX_KASSIST_FIELD(kernel_mstate))
+		return;
+	struct gx_m *mp = atomic_load(&pp->m);
+	if (!mp)
+		return;
+	gx_g *gp = __atomic_load_n(&mp->curg, __ATOMIC_RELAXED);
+	if (!gp || __atomic_load_n(&mp->lockedg, __ATOMIC_RELAXED) || __atomic_load_n(&gp->nopreempt, __ATOMIC_RELAXED))
+		return;
+	int64_t goid = __atomic_load_n(&gp->goid, __ATOMIC_RELAXED);
+	if (pwatch[pp->id].goid != goid) {
+		/* at the slice's first ask it has run a quantum; one that came
+		 * in later by runnext is counted from now */
+		pwatch[pp->id].since = pp->sysmon_asked ? now : now - gx_quantum_ns;
+		pwatch[pp->id].goid = goid;
+	}
+	int64_t held = now - pwatch[pp->id].since;
+	if (held < HELD_REPORT_QUANTA * gx_quantum_ns)
+		return;
+	held_reported = true;
+	const char *name = __atomic_load_n(&gp->name, __ATOMIC_RELAXED);
+	gx_print("gmpx: goroutine %lld \"%s\" has held P %d for %.1f s in code the runtime cannot preempt (a blocking "
+		 "call it cannot see, or libc): wrap it with GX_SYSCALL, or use GX_KASSIST=trace\n",
+		 (long long)goid, name ? name : "", pp->id, (double)held / 1e9);
+}
+
+/*
+ * ask - pp's slice has run its quantum (or was asked before and still
+ * runs): ask it to yield. Returns when to look at pp again.
+ * The signal goes only to an M outside the kernel (preempt.c). In off mode
+ * /proc cannot tell a thread woken in a system call and not yet returned
+ * (waiting for a CPU, or finishing the call: a poll whose timeout expired
+ * still returns EINTR if a signal comes then) from one running user code:
+ * both are 'R'. And sysmon's timer often fires with the one that wakes the
+ * M. So off mode asks in two stages, CONFIRM_NS apart: the first sets the
+ * flag and looks at the thread (asleep in the kernel: look again a quantum
+ * later: it has no hurry, and each look is a file read); the second
+ * signals only if the thread used at least a quarter of that time on a CPU
+ * (its CPU clock) and is still not in the kernel (gx_preemptm). A thread
+ * that loops over blocking calls sleeps most of any 200 us, a spinner
+ * runs all of it, or a good part where the machine is busy (one that got
+ * no CPU at all is asked again ASK_AGAIN_NS later: a signal then would
+ * wait for it in any case). Trace mode's look is a few loads from the kernel's
+ * state, which knows when the M is in a system call: one stage.
+ */
+static int64_t ask(struct gx_p *pp, int32_t i, int64_t now)
+{
+	bool kstate = GX_KASSIST_FIELD(kernel_mstate);
+	struct gx_m *mp = atomic_load(&pp->m);
+	if (!kstate && gx_asyncpreempt_enabled && mp) {
+		if (!pwatch[i].confirm || pwatch[i].m != mp) {
+			held_check(pp, now);
+			atomic_store(&pp->preempt, true);
+			pp->sysmon_asked = now;
+			pwatch[i].confirm = 0;
+			if (gx_m_in_kernel(mp))
+				return pwatch[i].again = now + gx_quantum_ns;
+			pwatch[i].m = mp;
+			pwatch[i].cpu0 = gx_m_cputime(mp);
+			pwatch[i].t0 = now;
+			return pwatch[i].confirm = now + CONFIRM_NS;
+		}
+		pwatch[i].confirm = 0;
+		int64_t cpu = gx_m_cputime(mp);
+		if (cpu >= 0 && pwatch[i].cpu0 >= 0 && 4 * (cpu - pwatch[i].cpu0) < now - pwatch[i].t0)
+			return pwatch[i].again = now + ASK_AGAIN_NS; /* hardly on a CPU */
+	} else {
+		held_check(pp, now);
+		pwatch[i].confirm = 0;
+	}
+	bool sent = gx_preemptone(pp);
+	pp->sysmon_asked = now;
+	return pwatch[i].again = now + (sent || kstate ? ASK_AGAIN_NS : gx_quantum_ns);
 }
 
 /*
@@ -167,7 +349,7 @@ static int retake(int64_t now, int64_t *next, bool *busy)
 		if (st == Psyscall) {
 			*busy = true;
 			int64_t since = atomic_load_explicit(&pp->syscallwhen, memory_order_relaxed);
-			bool work = !gx_runqempty(pp) || atomic_load(&gx_sched.runqsize) != 0;
+			bool work = gx_p_haswork(pp, now);
 			bool helpers = atomic_load(&gx_sched.nmspinning) + atomic_load(&gx_sched.npidle) > 0;
 			int64_t due = since + (work || !helpers ? GX_SYSCALL_RETAKE_NS : SYSCALL_FORCE_RETAKE_NS);
 			if (now < due) {
@@ -181,14 +363,14 @@ static int retake(int64_t now, int64_t *next, bool *busy)
 			}
 		} else if (st == Prunning) {
 			*busy = true;
-			/* trace mode: its M is asleep in the kernel, in goroutine code */
-			if (gx_kassist_retake(pp, now)) {
+			/* the kernel says its M is asleep, in goroutine code */
+			if (GX_KASSIST(retake, pp, now)) {
 				n++;
 				continue;
 			}
-			/* scx mode: BPF's timer watches the quantum and sends an
-			 * event when a signal is needed (kassist_scx.c) */
-			if (atomic_load_explicit(&gx_kassist_scx, memory_order_relaxed))
+			/* the kernel watches the quantum and sends an event when
+			 * a signal is needed */
+			if (!GX_KASSIST_FIELD(sysmon_slices))
 				continue;
 			uint32_t t = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
 			if (pp->sysmon_schedtick != t) {
@@ -200,15 +382,16 @@ static int retake(int64_t now, int64_t *next, bool *busy)
 				int64_t stamped =
 					ticks_to_ns(atomic_load_explicit(&pp->slicestart, memory_order_relaxed));
 				pp->sysmon_slicefrom = stamped > pp->sysmon_looked ? stamped : pp->sysmon_looked;
+				pwatch[i].goid = 0;
+				pwatch[i].confirm = 0;
 			}
 			pp->sysmon_looked = now;
-			int64_t due = pp->sysmon_asked ? pp->sysmon_asked + ASK_AGAIN_NS
-						       : pp->sysmon_slicefrom + gx_quantum_ns;
+			int64_t due = pwatch[i].confirm	 ? pwatch[i].confirm
+				      : pp->sysmon_asked ? pwatch[i].again
+							 : pp->sysmon_slicefrom + gx_quantum_ns;
 			if (now >= due) {
-				gx_preemptone(pp);
-				pp->sysmon_asked = now;
+				due = ask(pp, i, now);
 				n++;
-				due = now + ASK_AGAIN_NS;
 			}
 			if (!*next || due < *next)
 				*next = due;
@@ -226,11 +409,12 @@ static void *sysmon(void *arg)
 		trace_next = gx_nanotime() + trace_period;
 	for (;;) {
 		int64_t now = gx_nanotime();
+		gx_coarsetick(now);
 		calibrate(now);
 		int64_t next;
 		bool busy;
 		retake(now, &next, &busy);
-		int64_t kick = gx_kassist_kick(now); /* trace mode: revoked goroutines */
+		int64_t kick = GX_KASSIST(sysmon_tick, now); /* e.g. revoked goroutines to kick */
 		if (kick && (!next || kick < next))
 			next = kick;
 		gx_sysmon_netpoll(now); /* nobody polled for 10 ms: every P busy */
@@ -252,7 +436,7 @@ static void *sysmon(void *arg)
 					still = false;
 			}
 			if (still)
-				gx_policy->sysmon_sleep(trace_period > 0 ? trace_next : -1);
+				GX_KASSIST(sysmon_sleep, trace_period > 0 ? trace_next : -1);
 			atomic_store(&gx_sysmon_deepsleep, false);
 			continue;
 		}
@@ -266,7 +450,7 @@ static void *sysmon(void *arg)
 			until = now + SYSMON_MIN_NS;
 		if (trace_period > 0 && trace_next < until)
 			until = trace_next;
-		gx_policy->sysmon_sleep(until);
+		GX_KASSIST(sysmon_sleep, until);
 	}
 	return NULL;
 }
@@ -291,8 +475,7 @@ void gx_sysmon_start(void)
 		else
 			gx_print("gmpx: GX_QUANTUM=%s is not a duration between 50us and 10s; using 10ms\n", q);
 	}
-	if (gx_kabi)
-		gx_kabi->hdr.quantum_ns = (uint64_t)gx_quantum_ns; /* scx: BPF's quantum timer */
+	gx_kpub_quantum(gx_quantum_ns);
 	if (atomic_exchange(&sysmon_started, true))
 		return;
 	pthread_t th;

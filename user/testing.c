@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* testing.c - accessors behind testing.h (see there). */
+/* testing.c - accessors behind testing.h (see there). Compiled into the
+ * test binaries only (Makefile: TESTING_SRCS), never into libgmpx: they
+ * reach the runtime's hidden symbols through the static library. */
 #include "runtime.h"
 #include "testing.h"
+#include "kassist.h"
 
 int gx_test_current_p(void)
 {
@@ -70,7 +73,7 @@ int gx_test_fake_kblock(int pid)
 		return 0;
 	mp->kslot->block_ns = (uint64_t)gx_nanotime();
 	gx_kassist_testing = true;
-	bool r = gx_kassist_tryrevoke(pp, gx_nanotime());
+	bool r = gx_kassist_revoke(pp, gx_nanotime(), false);
 	if (!r) { /* not taken: the M "wakes" as BPF would mark it */
 		w = atomic_load(wp);
 		if (GX_KM_STATE(w) == GX_KM_BLOCKED)
@@ -96,4 +99,23 @@ int gx_test_mtid(void)
 {
 	struct gx_m *mp = getm();
 	return mp ? mp->tid : 0;
+}
+
+void gx_chanwaiters(struct gx_chan *c, int *nsend, int *nrecv)
+{
+	gx_channwaiters(c, nsend, nrecv);
+}
+
+int gx_test_lock_checks(void)
+{
+	return GX_LOCK_CHECKS;
+}
+
+void gx_test_assert_sched_lock(bool take)
+{
+	if (take)
+		gx_lock(&gx_sched.lock);
+	GX_ASSERT_LOCK_HELD(&gx_sched.lock);
+	if (take)
+		gx_unlock(&gx_sched.lock);
 }

@@ -8,6 +8,7 @@
 #ifndef GX_TESTING_H
 #define GX_TESTING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,11 @@ struct gx_kabi_proc;
 const struct gx_kabi_proc *gx_test_kabi(void);
 /* Thread id of the calling goroutine's M. */
 int gx_test_mtid(void);
+
+/* 1 if this build checks lock preconditions (runtime.h: GX_LOCK_CHECKS). */
+int gx_test_lock_checks(void);
+/* GX_ASSERT_LOCK_HELD(&sched.lock), after taking it if take. */
+void gx_test_assert_sched_lock(bool take);
 
 /* Goroutines waiting to send on / receive from c (no lock: a snapshot). */
 struct gx_chan;

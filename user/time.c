@@ -75,11 +75,14 @@ static void siftdown(struct gx_p *pp, int32_t i)
 
 static void updatetimer0(struct gx_p *pp)
 {
-	atomic_store_explicit(&pp->timer0when, pp->ntimers ? pp->timers[0]->when : 0, memory_order_release);
+	int64_t when = pp->ntimers ? pp->timers[0]->when : 0;
+	atomic_store_explicit(&pp->timer0when, when, memory_order_release);
+	gx_kpub_timer0(pp, when); /* BPF's "the P has work" counts a due timer too */
 }
 
 static bool heappush(struct gx_p *pp, struct gx_rtimer *t)
 {
+	GX_ASSERT_LOCK_HELD(&pp->timerslock);
 	if (pp->ntimers == pp->captimers) {
 		int32_t ncap = pp->captimers ? pp->captimers * 2 : 64;
 		struct gx_rtimer **n = realloc(pp->timers, (size_t)ncap * sizeof(struct gx_rtimer *));
@@ -97,6 +100,7 @@ static bool heappush(struct gx_p *pp, struct gx_rtimer *t)
 
 static void heapremove(struct gx_p *pp, struct gx_rtimer *t)
 {
+	GX_ASSERT_LOCK_HELD(&pp->timerslock);
 	int32_t i = t->idx, last = --pp->ntimers;
 	if (i != last) {
 		heapset(pp, i, pp->timers[last]);
@@ -113,6 +117,7 @@ static void heapremove(struct gx_p *pp, struct gx_rtimer *t)
 /* deltimer_locked - t->lock held. */
 static bool deltimer_locked(struct gx_rtimer *t)
 {
+	GX_ASSERT_LOCK_HELD(&t->lock);
 	atomic_fetch_add(&t->gen, 1);
 	for (int spins = 0;; spins++) {
 		uint32_t st = atomic_load(&t->state);
@@ -181,6 +186,7 @@ void gx_addtimer(struct gx_rtimer *t, int64_t when, int64_t period, void (*f)(vo
  */
 int64_t gx_checktimers(struct gx_p *pp, int64_t now)
 {
+	gx_coarsetick(now);
 	int64_t next = atomic_load_explicit(&pp->timer0when, memory_order_acquire);
 	if (next == 0 || next > now)
 		return next;
@@ -201,8 +207,10 @@ int64_t gx_checktimers(struct gx_p *pp, int64_t now)
 
 		gx_lock(&pp->timerslock);
 		if (period > 0 && atomic_load(&t->gen) == gen) {
-			/* next tick after now, skipping the ones missed */
-			t->when = when + period * (1 + (now - when) / period);
+			/* next tick after now, skipping the ones missed (never,
+			 * INT64_MAX, if that is past the end of time) */
+			int64_t ticks = 1 + (now - when) / period;
+			t->when = period > (INT64_MAX - when) / ticks ? INT64_MAX : when + period * ticks;
 			if (unlikely(!heappush(pp, t)))
 				gx_fatal("out of memory growing the timer heap of P%d", pp->id);
 			atomic_store(&t->pp, pp);
@@ -312,5 +320,5 @@ int gx_sleep(int64_t ns)
 		return -EPERM;
 	if (ns <= 0)
 		return 0;
-	return gx_sleep_until(gx_nanotime() + ns);
+	return gx_sleep_until(gx_when(ns));
 }

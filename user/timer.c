@@ -36,14 +36,16 @@ static void gofunc(void *arg, uintptr_t seq)
 {
 	(void)seq;
 	struct gx_timer *t = arg;
-	if (gx_newproc(NULL, t->fn, t->fnarg) < 0)
+	if (gx_newproc(NULL, t->fn, t->fnarg, 0) < 0)
 		gx_print("gmpx: gx_after_func: cannot start its goroutine (out of memory)\n");
 }
 
 static int timer_new(gx_timer **out, int64_t ns, int64_t period, gx_fn fn, void *arg)
 {
-	if (!out || ns < 0 || period < 0 || (period == 0 && ns < 0))
+	if (!out || ns < 0 || period < 0)
 		return -EINVAL;
+	if (!gx_runtime_ready())
+		return -EPERM; /* no P holds timers before gx_main */
 	struct gx_timer *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -57,7 +59,7 @@ static int timer_new(gx_timer **out, int64_t ns, int64_t period, gx_fn fn, void 
 			return err;
 		}
 	}
-	gx_addtimer(&t->rt, gx_nanotime() + ns, period, fn ? gofunc : sendtime, t, 0);
+	gx_addtimer(&t->rt, gx_when(ns), period, fn ? gofunc : sendtime, t, 0);
 	*out = t;
 	return 0;
 }
@@ -116,17 +118,16 @@ int gx_timer_stop(gx_timer *t)
 int gx_timer_reset(gx_timer *t, int64_t ns)
 {
 	GX_ENTER();
-	if (!t || ns < 0)
+	/* refused before anything changes: a ticker's period must be > 0 */
+	if (!t || ns < 0 || (t->period > 0 && ns == 0))
 		return -EINVAL;
 	bool active = gx_deltimer(&t->rt);
 	drain(t);
 	int64_t period = t->period;
-	if (period > 0 && ns == 0)
-		return -EINVAL;
 	if (period > 0)
 		period = ns; /* Ticker.Reset(d) changes the period */
 	t->period = period;
-	gx_addtimer(&t->rt, gx_nanotime() + ns, period, t->fn ? gofunc : sendtime, t, 0);
+	gx_addtimer(&t->rt, gx_when(ns), period, t->fn ? gofunc : sendtime, t, 0);
 	return active ? 1 : 0;
 }
 

@@ -4,7 +4,7 @@
  * daemon that loads the kernel assist's BPF programs (bpf/gmpx_trace.bpf.c
  * in trace mode, the sched_ext scheduler bpf/gmpx_scx.bpf.c in scx mode),
  * pins their maps and attaches gmpx processes to them over a unix socket;
- * the ABI and the protocol are include/gmpx_kabi.h.
+ * the shared memory is include/gmpx/kabi.h, the protocol include/gmpx/sched_proto.h.
  *
  *   main.c    options, --help, which of the two jobs to run
  *   log.c     the "gmpx-sched: " lines on stderr, libbpf's messages
@@ -12,7 +12,9 @@
  *             link), pins
  *   scx.c     scx mode: the scheduler's exit record, the kernel's sched_ext
  *             state and counters
- *   admit.c   who may attach (SO_PEERCRED, groups)
+ *   proto.c   the protocol's requests, parsed strictly (pure: fuzzed)
+ *   policy.c  admission and the per-user limits (pure: fuzzed)
+ *   admit.c   the peer's identity (SO_PEERCRED, its pidfd, groups)
  *   attach.c  the attached processes: their maps and their threads
  *   server.c  lock file, socket, epoll loop, the protocol's messages
  *   stats.c   --stats: reads the pinned maps, prints per process
@@ -23,7 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
-#include "gmpx_kabi.h"
+#include <gmpx/sched_proto.h>
 
 /* ---- main.c: options ---- */
 struct gxs_opts {
@@ -107,13 +109,79 @@ const char *gxs_scx_kind_name(int kind);
 void gxs_scx_kernel_stats(void);
 void gxs_scx_watch_close(struct gxs_bpf *b);
 
-/* ---- admit.c ---- */
+/* ---- log.c: rate-limited lines ---- */
+/* At most GXS_LOG_BURST lines per GXS_LOG_WINDOW_MS per limiter; the
+ * lines dropped are counted and reported with the next one let through. */
+#define GXS_LOG_BURST	  10
+#define GXS_LOG_WINDOW_MS 10000
+struct gxs_ratelimit {
+	long long start; /* ms, CLOCK_MONOTONIC */
+	unsigned n, dropped;
+};
+void gxs_log_limited(struct gxs_ratelimit *rl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- proto.c: requests (pure) ---- */
+#define GXS_MAX_GOMAXPROCS 65536
+struct gxs_req {
+	unsigned type;	  /* GX_MSG_HELLO, MREG, MUNREG (valid when parsed) */
+	__u32 arg0, arg1; /* HELLO: mode, gomaxprocs; MREG: tid, slot; MUNREG: tid */
+	__u16 reply_type; /* the type the reply carries, also for a bad packet */
+};
+/* Parses one packet of n bytes (truncated: the kernel cut it, MSG_TRUNC).
+ * 0, or -EINVAL (-EPROTO: a HELLO of another version) with why filled. */
+int gxs_parse_request(const void *buf, size_t n, bool truncated, struct gxs_req *req, char *why, size_t whylen);
+/* A reply: type | GX_MSG_REPLY, status, and (status < 0) why, terminated. */
+void gxs_reply_init(struct gx_sched_msg *r, unsigned reply_type, int status, const char *why);
+
+/* ---- policy.c: admission and limits (pure) ---- */
+struct gxs_admit_in {
+	uid_t uid, daemon_euid;
+	gid_t gid;	     /* the peer's primary gid */
+	const gid_t *groups; /* its supplementary groups */
+	size_t ngroups;
+	const char *group; /* --group NAME, or NULL */
+	gid_t group_gid;
+};
+/* true if admitted; else why (for the reply's text) */
+bool gxs_admit_decide(const struct gxs_admit_in *in, char *why, size_t n);
+
+enum gxs_res { GXS_RES_CONNS, GXS_RES_PROCS, GXS_RES_TIDS, GXS_NRES };
+/* table sizes; per user caps; what users other than root leave free */
+#define GXS_MAX_CONNS  512
+#define GXS_USER_CONNS 32
+#define GXS_ROOT_CONNS 64
+#define GXS_USER_PROCS 32
+#define GXS_ROOT_PROCS 32
+#define GXS_USER_TIDS  4096
+#define GXS_ROOT_TIDS  8192
+struct gxs_limits {
+	unsigned table[GXS_NRES], per_user[GXS_NRES], root_reserve[GXS_NRES];
+};
+extern const struct gxs_limits gxs_default_limits;
+struct gxs_usage {
+	unsigned n[GXS_NRES];
+};
+/* May uid take one more of r? user: what it holds, nonroot: what all users
+ * but root hold, all: everybody. 0, or -E2BIG with a one-line why naming
+ * the limit and what to do. */
+int gxs_limit_check(enum gxs_res r, uid_t uid, const struct gxs_usage *user, const struct gxs_usage *nonroot,
+		    const struct gxs_usage *all, const struct gxs_limits *l, char *why, size_t n);
+
+/* ---- admit.c: the peer ---- */
 struct gxs_peer {
 	pid_t pid; /* the peer's tgid at connect(), 0 if not in our pid namespace */
 	uid_t uid;
 	gid_t gid;
+	int pidfd; /* the connecting process itself (SO_PEERPIDFD, else pidfd_open + start time), -1 none */
+	unsigned long long start; /* fallback: its start time (/proc/PID/stat), 0 unknown */
 };
-int gxs_peer_creds(int fd, struct gxs_peer *peer);
+/* --test-no-peerpidfd: identify peers as without SO_PEERPIDFD */
+extern bool gxs_no_peerpidfd;
+/* Fills peer from the connection: -errno, with why, when the process that
+ * connected cannot be pinned down (it has exited, or its pid was reused). */
+int gxs_peer_identify(int fd, struct gxs_peer *peer, char *why, size_t n);
+/* true while the process that connected is alive (not exited) */
+bool gxs_peer_alive(const struct gxs_peer *peer);
 /* true if admitted; else why (for the reply's text) */
 bool gxs_admit(int fd, const struct gxs_peer *peer, const struct gxs_opts *o, char *why, size_t n);
 

@@ -42,7 +42,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: gmpx-sched [--socket PATH] [--group NAME] %s\n"
-		"                  [--pin-dir DIR] [--verbose]\n"
+		"                  [--pin-dir DIR] [--test-no-peerpidfd] [--verbose]\n"
 		"       gmpx-sched --stats [--interval SEC] [--count N] [--pin-dir DIR]\n"
 		"\n"
 		"The gmpx kernel-assist daemon: loads the BPF programs of trace mode or the\n"
@@ -59,12 +59,14 @@ static void usage(FILE *f)
 		"  --pin-dir DIR   where the maps are pinned (default %s)\n"
 		"  --watch-fd N    exit cleanly when fd N (inherited: a pipe's read end) hangs\n"
 		"                  up, i.e. when whoever started us dies (tests, benchmarks)\n"
+		"  --test-no-peerpidfd  identify peers as on kernels without SO_PEERPIDFD\n"
+		"                  (pidfd_open and the start time; tests of that path)\n"
 		"  --verbose, -v   debug lines and libbpf's warnings (twice: all of libbpf's)\n"
 		"  --stats         print each attached process's statistics and exit\n"
 		"  --interval SEC  with --stats: every SEC seconds (until --count)\n"
 		"  --count N       with --stats: N reports\n"
 		"  --help, -h      this text\n",
-		scx_usage, GX_KABI_SOCK_DEFAULT, scx_help, GX_KABI_PIN_DIR);
+		scx_usage, GX_SCHED_SOCK_DEFAULT, scx_help, GX_KABI_PIN_DIR);
 }
 
 static void bad(const char *fmt, const char *arg)
@@ -77,7 +79,19 @@ static void bad(const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
-	enum { O_SOCKET = 256, O_GROUP, O_MODE, O_PINDIR, O_STATS, O_INTERVAL, O_COUNT, O_WATCHFD, O_WHOLE, O_TESTERR };
+	enum {
+		O_SOCKET = 256,
+		O_GROUP,
+		O_MODE,
+		O_PINDIR,
+		O_STATS,
+		O_INTERVAL,
+		O_COUNT,
+		O_WATCHFD,
+		O_WHOLE,
+		O_TESTERR,
+		O_NOPEERPIDFD
+	};
 	static const struct option longopts[] = {
 		{"socket", required_argument, NULL, O_SOCKET},
 		{"group", required_argument, NULL, O_GROUP},
@@ -86,6 +100,7 @@ int main(int argc, char **argv)
 		{"watch-fd", required_argument, NULL, O_WATCHFD},
 		{"whole-machine", no_argument, NULL, O_WHOLE},
 		{"test-error-after", required_argument, NULL, O_TESTERR},
+		{"test-no-peerpidfd", no_argument, NULL, O_NOPEERPIDFD},
 		{"verbose", no_argument, NULL, 'v'},
 		{"stats", no_argument, NULL, O_STATS},
 		{"interval", required_argument, NULL, O_INTERVAL},
@@ -94,7 +109,7 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct gxs_opts o = {
-		.sock = GX_KABI_SOCK_DEFAULT,
+		.sock = GX_SCHED_SOCK_DEFAULT,
 		.pin_dir = GX_KABI_PIN_DIR,
 		.mode = GX_KABI_TRACE,
 		.watch_fd = -1,
@@ -159,6 +174,9 @@ int main(int argc, char **argv)
 			have_scxopt = true;
 			break;
 		}
+		case O_NOPEERPIDFD:
+			gxs_no_peerpidfd = true;
+			break;
 		case O_PINDIR:
 			if (!optarg[0])
 				bad("--pin-dir: empty path%s", "");

@@ -2,16 +2,24 @@
 /*
  * server.c - the daemon proper: single-instance lock, the unix socket,
  * one epoll loop over the listener, the clients and a signalfd, and the
- * protocol's messages (include/gmpx_kabi.h: HELLO, MREG, MUNREG).
+ * protocol's messages (include/gmpx/sched_proto.h: HELLO, MREG, MUNREG).
  *
- * Connections: every accepted peer is checked at once (admit.c). A refused
- * peer is sent its -EPERM reply straight away and closed when it sends
- * anything, hangs up, or after REFUSED_LINGER_MS: the reply is already
- * queued when its HELLO arrives, and its send() does not fail with EPIPE
- * before it can read why. An admitted peer may HELLO once; each request
- * gets exactly one reply; bad packets get -EINVAL and the connection
- * stays. A peer that hangs up (or dies: EOF) is detached: its map entries
- * go (attach.c).
+ * Connections: every accepted peer is pinned down (admit.c: a pidfd of
+ * the process that connected) and checked at once: not admitted (-EPERM),
+ * over a limit (-E2BIG, policy.c), or already exited (-ESRCH), it is sent
+ * its reply and closed straight away (the client reads the queued reply
+ * even when its own send() fails with EPIPE). An admitted peer may HELLO
+ * once; each request gets exactly one reply; bad packets get -EINVAL
+ * (proto.c) and the connection stays. Every request first checks that the
+ * process that connected is alive: the socket may have outlived it, in
+ * another process's hands. A peer that hangs up, or whose process exits
+ * (its pidfd, in the epoll set, turns readable), is detached at once: its
+ * map entries go (attach.c). Lines a peer can cause are rate-limited.
+ *
+ * The lock file and the socket: the socket's directory must not be
+ * writable by others unless it is sticky and root's (as /tmp), and the
+ * lock file is opened without following symlinks and must be a plain file
+ * of ours: planted files cannot make us write elsewhere.
  *
  * scx mode: HELLO grants scx to a client asking for it (the kick program
  * is the last fd), trace to one asking for trace. The scheduler can be
@@ -33,6 +41,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,18 +57,16 @@
 #include <sys/un.h>
 #include "gmpx_sched.h"
 
-#define MAX_CONNS	  512
-#define REFUSED_LINGER_MS 5000
-#define NFDS		  (2 + GXS_NLINKS + 1) /* state, ring, links, scx: the kick */
-#define SCX_CHECK_MS	  500
+#define NFDS	     (2 + GXS_NLINKS + 1) /* state, ring, links, scx: the kick */
+#define SCX_CHECK_MS 500
 
 struct client {
 	int fd;
-	struct gxs_peer peer;
-	bool refused;
-	long long deadline; /* refused: close at (ms, CLOCK_MONOTONIC) */
+	struct gxs_peer peer; /* peer.pidfd is in the epoll set too (tagged: pointer + 1) */
 	struct gxs_proc *proc;
 	struct client *next;
+	bool gone; /* dropped: freed after this round of events */
+	struct client *gone_next;
 };
 
 struct server {
@@ -67,11 +74,14 @@ struct server {
 	struct gxs_bpf bpf;
 	int ep, lfd, sfd, lockfd, spare;
 	struct client *clients;
+	struct client *gone; /* dropped this round: later events may still name them */
 	int nconns;
 	bool sock_made;
+	/* lines a peer can cause */
+	struct gxs_ratelimit rl_refused, rl_bad, rl_attach;
 };
 
-/* epoll tags for the two fds that are not clients */
+/* epoll tags for the fds that are not clients */
 static char tag_listen, tag_signal, tag_watch, tag_scx;
 
 static const char *mode_str(const struct gxs_opts *o)
@@ -108,20 +118,72 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
-/* 0 locked, 1 another daemon holds it, -errno failure */
+/* The socket's directory: refused (one line saying why) if users other
+ * than root could plant files in it: writable by group or others and not
+ * sticky and root's, or owned by another user. 0 or -errno. */
+static int check_sock_dir(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0) {
+		int e = errno;
+		gxs_log("socket directory %s: %s", dir, strerror(e));
+		return -e;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		gxs_log("socket directory %s is not a directory", dir);
+		return -ENOTDIR;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		gxs_log("socket directory %s is owned by uid %u: refusing it (its owner could replace the socket); use "
+			"a directory of root's, e.g. /run/gmpx",
+			dir, (unsigned)st.st_uid);
+		return -EPERM;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !((st.st_mode & S_ISVTX) && st.st_uid == 0)) {
+		gxs_log("socket directory %s is writable by other users and not sticky and root's (mode %04o): "
+			"refusing it (planted files could redirect the lock and the socket); use a directory only "
+			"root can write, e.g. /run/gmpx",
+			dir, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* 0 locked, 1 another daemon holds it, -errno failure. The lock file is
+ * never followed through a symlink (O_NOFOLLOW) and must be a plain file of
+ * ours with one link: a planted one makes us refuse, never write. */
 static int take_lock(struct server *s, const char *sock)
 {
 	char path[PATH_MAX], pid[32];
+	struct stat st;
 	ssize_t n;
 	int fd;
 
 	if (snprintf(path, sizeof(path), "%s.lock", sock) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
 	if (fd < 0) {
 		int e = errno;
-		gxs_log("cannot open %s: %s", path, strerror(e));
+		struct stat lst;
+
+		/* ELOOP from O_NOFOLLOW; or EACCES where the kernel's
+		 * protected_symlinks/protected_regular got there first */
+		if (e == ELOOP || (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)))
+			gxs_log("lock file %s is a symlink: refusing it (remove it, and keep --socket in a directory "
+				"only "
+				"root can write)",
+				path);
+		else
+			gxs_log("cannot open %s: %s", path, strerror(e));
 		return -e;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid()) {
+		gxs_log("lock file %s is not a plain file of ours (a hard link or another user's?): refusing it "
+			"(remove it, and keep --socket in a directory only root can write)",
+			path);
+		close(fd);
+		return -EPERM;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
@@ -183,14 +245,19 @@ static int make_socket(struct server *s, const char *path)
 		gxs_log("socket: %s", strerror(e));
 		return -e;
 	}
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		int e = errno;
-		gxs_log("cannot bind %s: %s", tmp, strerror(e));
+	/* anybody may connect, to be told whether they are admitted: mode
+	 * 0666 from bind() itself (the umask), no chmod() of a path that
+	 * could be swapped for a symlink in between */
+	mode_t old = umask(0111);
+	int br = bind(fd, (struct sockaddr *)&a, sizeof(a));
+	int be = errno;
+	umask(old);
+	if (br < 0) {
+		gxs_log("cannot bind %s: %s", tmp, strerror(be));
 		close(fd);
-		return -e;
+		return -be;
 	}
-	/* anybody may connect, to be told whether they are admitted */
-	if (chmod(tmp, 0666) < 0 || listen(fd, 64) < 0 || rename(tmp, path) < 0) {
+	if (listen(fd, 64) < 0 || rename(tmp, path) < 0) {
 		int e = errno;
 		gxs_log("%s: %s", path, strerror(e));
 		unlink(tmp);
@@ -211,19 +278,8 @@ static int ep_add(struct server *s, int fd, void *ptr, unsigned events)
 
 /* ---- replies ---- */
 
-static void reply_init(struct gx_kabi_msg *r, unsigned type, int status, const char *why)
-{
-	memset(r, 0, sizeof(*r));
-	r->magic = GX_KABI_MAGIC;
-	r->version = GX_KABI_VERSION;
-	r->type = (__u16)(type | GX_MSG_REPLY);
-	r->status = status;
-	if (status < 0 && why)
-		snprintf(r->text, sizeof(r->text), "%s", why);
-}
-
 /* 0 sent, -errno: the client is gone or not reading (drop it) */
-static int send_reply(struct client *c, const struct gx_kabi_msg *r, const int *fds, int nfds)
+static int send_reply(struct client *c, const struct gx_sched_msg *r, const int *fds, int nfds)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * NFDS)];
@@ -262,12 +318,55 @@ static void reply_failed(struct server *s, struct client *c, int err)
 	drop_client(s, c, err == -EPIPE || err == -ECONNRESET ? "hung up" : "not reading its replies");
 }
 
+/* What uid holds, what all users but root hold, what everybody holds. */
+static void usage_of(const struct server *s, uid_t uid, struct gxs_usage *user, struct gxs_usage *nonroot,
+		     struct gxs_usage *all)
+{
+	const struct client *c;
+
+	memset(user, 0, sizeof(*user));
+	memset(nonroot, 0, sizeof(*nonroot));
+	memset(all, 0, sizeof(*all));
+	for (c = s->clients; c; c = c->next) {
+		struct gxs_usage u = {{1, c->proc ? 1 : 0, c->proc ? (unsigned)c->proc->ntids : 0}};
+		int r;
+
+		for (r = 0; r < GXS_NRES; r++) {
+			all->n[r] += u.n[r];
+			if (c->peer.uid != 0)
+				nonroot->n[r] += u.n[r];
+			if (c->peer.uid == uid)
+				user->n[r] += u.n[r];
+		}
+	}
+}
+
+static int limit_check(const struct server *s, enum gxs_res r, uid_t uid, char *why, size_t n)
+{
+	struct gxs_usage user, nonroot, all;
+
+	usage_of(s, uid, &user, &nonroot, &all);
+	return gxs_limit_check(r, uid, &user, &nonroot, &all, &gxs_default_limits, why, n);
+}
+
+/* Lines about an admitted peer's attachment: rate-limited for users other
+ * than root (one of them could attach and detach in a loop). */
+#define log_peer(s, c, ...)                                            \
+	do {                                                           \
+		if ((c)->peer.uid == 0)                                \
+			gxs_log(__VA_ARGS__);                          \
+		else                                                   \
+			gxs_log_limited(&(s)->rl_attach, __VA_ARGS__); \
+	} while (0)
+
 static void drop_client(struct server *s, struct client *c, const char *how)
 {
 	struct client **pp;
 
+	if (c->gone)
+		return;
 	if (c->proc) {
-		gxs_log("detached pid %d (uid %u): %s", (int)c->peer.pid, (unsigned)c->peer.uid, how);
+		log_peer(s, c, "detached pid %d (uid %u): %s", (int)c->peer.pid, (unsigned)c->peer.uid, how);
 		gxs_proc_detach(&s->bpf, c->proc, true);
 		c->proc = NULL;
 	} else {
@@ -280,53 +379,79 @@ static void drop_client(struct server *s, struct client *c, const char *how)
 		}
 	}
 	close(c->fd); /* also leaves the epoll set */
+	c->fd = -1;
+	if (c->peer.pidfd >= 0)
+		close(c->peer.pidfd);
+	c->peer.pidfd = -1;
 	s->nconns--;
-	free(c);
+	/* freed after this round of events: one may still name it */
+	c->gone = true;
+	c->gone_next = s->gone;
+	s->gone = c;
+}
+
+static void free_gone(struct server *s)
+{
+	while (s->gone) {
+		struct client *c = s->gone;
+
+		s->gone = c->gone_next;
+		free(c);
+	}
+}
+
+/* Refuse a new connection: its reply, then close at once (the reply stays
+ * queued for the client to read). One rate-limited line. */
+static void refuse(struct server *s, int fd, const struct gxs_peer *peer, int err, const char *why)
+{
+	struct gx_sched_msg r;
+
+	gxs_log_limited(&s->rl_refused, "refused pid %d (uid %u): %s", (int)peer->pid, (unsigned)peer->uid, why);
+	gxs_reply_init(&r, GX_MSG_HELLO, err, why);
+	(void)!send(fd, &r, sizeof(r), MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (peer->pidfd >= 0)
+		close(peer->pidfd);
+	close(fd);
 }
 
 static void accept_one(struct server *s, int fd)
 {
-	char why[sizeof(((struct gx_kabi_msg *)0)->text)];
-	struct gx_kabi_msg r;
+	char why[sizeof(((struct gx_sched_msg *)0)->text)];
+	struct gxs_peer peer;
 	struct client *c;
 	int err;
 
-	if (s->nconns >= MAX_CONNS) {
-		gxs_log("too many connections (%d): closing a new one", s->nconns);
-		close(fd);
+	err = gxs_peer_identify(fd, &peer, why, sizeof(why));
+	if (err) {
+		refuse(s, fd, &peer, err, why);
+		return;
+	}
+	if (!gxs_admit(fd, &peer, s->o, why, sizeof(why))) {
+		refuse(s, fd, &peer, -EPERM, why);
+		return;
+	}
+	err = limit_check(s, GXS_RES_CONNS, peer.uid, why, sizeof(why));
+	if (err) {
+		refuse(s, fd, &peer, err, why);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		gxs_log("out of memory: closing a new connection");
-		close(fd);
+		refuse(s, fd, &peer, -ENOMEM, "daemon out of memory");
 		return;
 	}
 	c->fd = fd;
-	err = gxs_peer_creds(fd, &c->peer);
-	if (err) {
-		gxs_log("SO_PEERCRED: %s: closing a new connection", strerror(-err));
-		free(c);
-		close(fd);
-		return;
-	}
-	if (ep_add(s, fd, c, EPOLLIN | EPOLLRDHUP) < 0) {
+	c->peer = peer;
+	if (ep_add(s, fd, c, EPOLLIN | EPOLLRDHUP) < 0 ||
+	    (peer.pidfd >= 0 && ep_add(s, peer.pidfd, (char *)c + 1, EPOLLIN) < 0)) {
 		gxs_log("epoll_ctl: %s: closing a new connection", strerror(errno));
+		refuse(s, fd, &peer, -ENOMEM, "daemon out of resources (epoll)");
 		free(c);
-		close(fd);
 		return;
 	}
 	c->next = s->clients;
 	s->clients = c;
 	s->nconns++;
-	if (gxs_admit(fd, &c->peer, s->o, why, sizeof(why)))
-		return;
-	gxs_log("refused pid %d (uid %u): %s", (int)c->peer.pid, (unsigned)c->peer.uid, why);
-	c->refused = true;
-	c->deadline = now_ms() + REFUSED_LINGER_MS;
-	reply_init(&r, GX_MSG_HELLO, -EPERM, why);
-	if (send_reply(c, &r, NULL, 0) < 0)
-		drop_client(s, c, "refused");
 }
 
 static void on_listen(struct server *s)
@@ -344,7 +469,7 @@ static void on_listen(struct server *s)
 			/* out of fds: use the spare one to take the
 			 * connection off the queue and close it, else epoll
 			 * would report it for ever */
-			gxs_log("accept: %s: closing a new connection", strerror(errno));
+			gxs_log_limited(&s->rl_refused, "accept: %s: closing a new connection", strerror(errno));
 			close(s->spare);
 			fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
 			if (fd >= 0)
@@ -352,34 +477,42 @@ static void on_listen(struct server *s)
 			s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 			return;
 		}
-		gxs_log("accept: %s", strerror(errno));
+		gxs_log_limited(&s->rl_refused, "accept: %s", strerror(errno));
 		return;
 	}
 }
 
-static void do_hello(struct server *s, struct client *c, const struct gx_kabi_msg *m)
+static void do_hello(struct server *s, struct client *c, const struct gxs_req *m)
 {
-	char why[sizeof(m->text)];
-	struct gx_kabi_msg r;
+	char why[sizeof(((struct gx_sched_msg *)0)->text)];
+	struct gx_sched_msg r;
 	int fds[NFDS], nfds, err, i;
 	int grant = s->o->mode == GX_KABI_SCX && m->arg0 == GX_KABI_SCX ? GX_KABI_SCX : GX_KABI_TRACE;
 
 	if (c->proc) {
-		reply_init(&r, m->type, -EBUSY, "already attached");
+		gxs_reply_init(&r, m->reply_type, -EBUSY, "already attached");
 		goto send;
 	}
-	if (m->arg0 != GX_KABI_TRACE && m->arg0 != GX_KABI_SCX) {
-		snprintf(why, sizeof(why), "mode %u unknown (trace %d, scx %d)", m->arg0, GX_KABI_TRACE, GX_KABI_SCX);
-		reply_init(&r, m->type, -EINVAL, why);
+	err = limit_check(s, GXS_RES_PROCS, c->peer.uid, why, sizeof(why));
+	if (err) {
+		gxs_log_limited(&s->rl_refused, "cannot attach pid %d (uid %u): %s", (int)c->peer.pid,
+				(unsigned)c->peer.uid, why);
+		gxs_reply_init(&r, m->reply_type, err, why);
 		goto send;
 	}
 	err = gxs_proc_attach(&s->bpf, c->peer.pid, c->peer.uid, grant, &c->proc, why, sizeof(why));
 	if (err) {
-		gxs_log("cannot attach pid %d (uid %u): %s", (int)c->peer.pid, (unsigned)c->peer.uid, why);
-		reply_init(&r, m->type, err, why);
+		log_peer(s, c, "cannot attach pid %d (uid %u): %s", (int)c->peer.pid, (unsigned)c->peer.uid, why);
+		gxs_reply_init(&r, m->reply_type, err, why);
 		goto send;
 	}
-	reply_init(&r, m->type, 0, NULL);
+	/* the entries are keyed by pid: they are the peer's only if it did
+	 * not exit while we made them */
+	if (!gxs_peer_alive(&c->peer)) {
+		drop_client(s, c, "exited");
+		return;
+	}
+	gxs_reply_init(&r, m->reply_type, 0, NULL);
 	fds[0] = c->proc->state_fd;
 	fds[1] = c->proc->rbuf_fd;
 	for (i = 0; i < GXS_NLINKS; i++)
@@ -392,12 +525,12 @@ static void do_hello(struct server *s, struct client *c, const struct gx_kabi_ms
 	r.arg2 = GXS_NLINKS;
 	err = send_reply(c, &r, fds, nfds);
 	if (err) {
-		gxs_log("pid %d: cannot send the HELLO reply: %s", (int)c->peer.pid, strerror(-err));
+		log_peer(s, c, "pid %d: cannot send the HELLO reply: %s", (int)c->peer.pid, strerror(-err));
 		reply_failed(s, c, err);
 		return;
 	}
-	gxs_log("attached pid %d (uid %u): mode %s%s, gomaxprocs %u", (int)c->peer.pid, (unsigned)c->peer.uid,
-		grant == GX_KABI_SCX ? "scx" : "trace", grant != (int)m->arg0 ? " (scx asked)" : "", m->arg1);
+	log_peer(s, c, "attached pid %d (uid %u): mode %s%s, gomaxprocs %u", (int)c->peer.pid, (unsigned)c->peer.uid,
+		 grant == GX_KABI_SCX ? "scx" : "trace", grant != (int)m->arg0 ? " (scx asked)" : "", m->arg1);
 	return;
 send:
 	err = send_reply(c, &r, NULL, 0);
@@ -405,17 +538,29 @@ send:
 		reply_failed(s, c, err);
 }
 
+static bool has_tid(const struct gxs_proc *p, __u32 tid)
+{
+	size_t i;
+
+	for (i = 0; i < p->ntids; i++)
+		if (p->tids[i].tid == tid)
+			return true;
+	return false;
+}
+
 static void on_client(struct server *s, struct client *c, unsigned events)
 {
-	char why[sizeof(((struct gx_kabi_msg *)0)->text)];
-	struct gx_kabi_msg m, r;
-	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+	char why[sizeof(((struct gx_sched_msg *)0)->text)];
+	/* one byte more than a message: a longer packet is seen as such
+	 * even where MSG_TRUNC is not reported */
+	char buf[sizeof(struct gx_sched_msg) + 1];
+	struct gx_sched_msg r;
+	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	unsigned type;
+	struct gxs_req m;
 	ssize_t n;
 	int err;
 
-	memset(&m, 0, sizeof(m));
 	/* no control buffer: fds a client might send are discarded by the
 	 * kernel (MSG_CTRUNC) */
 	n = recvmsg(c->fd, &mh, MSG_DONTWAIT);
@@ -435,45 +580,48 @@ static void on_client(struct server *s, struct client *c, unsigned events)
 		drop_client(s, c, strerror(errno));
 		return;
 	}
-	if (c->refused) {
-		drop_client(s, c, "refused");
+	/* whoever holds this socket now, it speaks for the process that
+	 * connected only while that process lives */
+	if (!gxs_peer_alive(&c->peer)) {
+		snprintf(why, sizeof(why), "the process that connected (pid %d) has exited", (int)c->peer.pid);
+		gxs_reply_init(&r, GX_MSG_HELLO, -ESRCH, why);
+		(void)send_reply(c, &r, NULL, 0);
+		drop_client(s, c, "exited");
 		return;
 	}
-	type = n >= (ssize_t)(offsetof(struct gx_kabi_msg, type) + sizeof(m.type)) ? m.type : 0;
-	type &= ~(unsigned)GX_MSG_REPLY;
-	if (mh.msg_flags & MSG_TRUNC) {
-		snprintf(why, sizeof(why), "packet too long (want %zu bytes)", sizeof(m));
-		reply_init(&r, type, -EINVAL, why);
-	} else if (n < (ssize_t)sizeof(m)) {
-		snprintf(why, sizeof(why), "short packet (%zd bytes, want %zu)", n, sizeof(m));
-		reply_init(&r, type, -EINVAL, why);
-	} else if (m.magic != GX_KABI_MAGIC || m.version != GX_KABI_VERSION) {
-		snprintf(why, sizeof(why), "protocol magic %#x version %u, daemon speaks %#x version %d", m.magic,
-			 m.version, GX_KABI_MAGIC, GX_KABI_VERSION);
-		reply_init(&r, type, type == GX_MSG_HELLO ? -EPROTO : -EINVAL, why);
-	} else if (type == GX_MSG_HELLO) {
+	err = gxs_parse_request(buf, (size_t)n, (mh.msg_flags & MSG_TRUNC) != 0, &m, why, sizeof(why));
+	if (err) {
+		gxs_debug("pid %d: bad packet: %s", (int)c->peer.pid, why);
+		gxs_reply_init(&r, m.reply_type, err, why);
+	} else if (m.type == GX_MSG_HELLO) {
 		do_hello(s, c, &m);
 		return;
-	} else if (type == GX_MSG_MREG || type == GX_MSG_MUNREG) {
-		if (!c->proc) {
-			reply_init(&r, type, -EINVAL, "not attached (HELLO first)");
-		} else {
-			why[0] = '\0';
-			if (type == GX_MSG_MREG)
-				err = gxs_proc_mreg(&s->bpf, c->proc, m.arg0, m.arg1, why, sizeof(why));
-			else
-				err = gxs_proc_munreg(&s->bpf, c->proc, m.arg0, why, sizeof(why));
-			if (err)
-				gxs_debug("pid %d: %s: %s", (int)c->peer.pid, type == GX_MSG_MREG ? "MREG" : "MUNREG",
-					  why);
-			else
-				gxs_debug("pid %d: %s tid %u slot %u", (int)c->peer.pid,
-					  type == GX_MSG_MREG ? "MREG" : "MUNREG", m.arg0, m.arg1);
-			reply_init(&r, type, err, why);
-		}
+	} else if (!c->proc) {
+		gxs_reply_init(&r, m.reply_type, -EINVAL, "not attached (HELLO first)");
 	} else {
-		snprintf(why, sizeof(why), "unknown message type %u", type);
-		reply_init(&r, type, -EINVAL, why);
+		why[0] = '\0';
+		err = 0;
+		if (m.type == GX_MSG_MREG && !has_tid(c->proc, m.arg0))
+			err = limit_check(s, GXS_RES_TIDS, c->peer.uid, why, sizeof(why));
+		if (err)
+			gxs_log_limited(&s->rl_refused, "pid %d (uid %u): MREG refused: %s", (int)c->peer.pid,
+					(unsigned)c->peer.uid, why);
+		else if (m.type == GX_MSG_MREG)
+			err = gxs_proc_mreg(&s->bpf, c->proc, m.arg0, m.arg1, why, sizeof(why));
+		else
+			err = gxs_proc_munreg(&s->bpf, c->proc, m.arg0, why, sizeof(why));
+		/* MREG looked the thread up in /proc by number: that was the
+		 * peer's thread only if the peer is still the same process */
+		if (!gxs_peer_alive(&c->peer)) {
+			drop_client(s, c, "exited");
+			return;
+		}
+		if (err)
+			gxs_debug("pid %d: %s: %s", (int)c->peer.pid, m.type == GX_MSG_MREG ? "MREG" : "MUNREG", why);
+		else
+			gxs_debug("pid %d: %s tid %u slot %u", (int)c->peer.pid,
+				  m.type == GX_MSG_MREG ? "MREG" : "MUNREG", m.arg0, m.arg1);
+		gxs_reply_init(&r, m.reply_type, err, why);
 	}
 	err = send_reply(c, &r, NULL, 0);
 	if (err)
@@ -492,32 +640,13 @@ static int on_signal(struct server *s, int *signo)
 	return 1;
 }
 
-static int expire_refused(struct server *s)
-{
-	long long now = now_ms(), next = -1;
-	struct client *c, *nx;
-
-	for (c = s->clients; c; c = nx) {
-		nx = c->next;
-		if (!c->refused)
-			continue;
-		if (c->deadline <= now) {
-			drop_client(s, c, "refused, timed out");
-			continue;
-		}
-		if (next < 0 || c->deadline - now < next)
-			next = c->deadline - now;
-	}
-	return next < 0 ? -1 : (int)next + 1;
-}
-
 /* scx: tell every client the scheduler is gone (GX_MSG_EXIT), before
  * their sockets are closed. Best effort: one that does not read is not
  * waited for. */
 static void tell_exit(struct server *s, const struct gxs_scx_exit *x)
 {
 	char text[sizeof(x->reason) + sizeof(x->msg) + 2];
-	struct gx_kabi_msg m;
+	struct gx_sched_msg m;
 	struct client *c;
 
 	memset(&m, 0, sizeof(m));
@@ -529,8 +658,6 @@ static void tell_exit(struct server *s, const struct gxs_scx_exit *x)
 	/* truncated to fit */
 	snprintf(m.text, sizeof(m.text), "%.*s", (int)sizeof(m.text) - 1, text);
 	for (c = s->clients; c; c = c->next) {
-		if (c->refused)
-			continue;
 		if (send_reply(c, &m, NULL, 0) < 0)
 			gxs_debug("pid %d: cannot send EXIT: %s", (int)c->peer.pid, strerror(errno));
 	}
@@ -608,6 +735,8 @@ int gxs_serve(const struct gxs_opts *o)
 		gxs_log("cannot create %s: %s", dir, strerror(-err));
 		return 1;
 	}
+	if (check_sock_dir(dir_of(o->sock, dir, sizeof(dir)) ? dir : ".") < 0)
+		return 1;
 	err = take_lock(&s, o->sock);
 	if (err)
 		return 1;
@@ -655,7 +784,7 @@ int gxs_serve(const struct gxs_opts *o)
 
 	while (!signo && !watched_gone) {
 		struct epoll_event evs[64];
-		int i, n, timeout = expire_refused(&s);
+		int i, n, timeout = -1;
 		long long now = now_ms();
 		bool check = false;
 
@@ -689,10 +818,16 @@ int gxs_serve(const struct gxs_opts *o)
 			else if (p == &tag_watch)
 				watched_gone = true;
 			else if (p == &tag_scx)
-				continue; /* read at the top of the loop */
-			else
+				continue;	     /* read at the top of the loop */
+			else if ((uintptr_t)p & 1) { /* a client's pidfd: its process exited */
+				struct client *c = (struct client *)((char *)p - 1);
+
+				drop_client(&s, c, "exited");
+			} else if (!((struct client *)p)->gone) {
 				on_client(&s, p, evs[i].events);
+			}
 		}
+		free_gone(&s);
 	}
 	if (ejected) {
 		log_exit(&x);
@@ -726,8 +861,11 @@ out:
 		if (c->proc)
 			gxs_proc_detach(&s.bpf, c->proc, false);
 		close(c->fd);
+		if (c->peer.pidfd >= 0)
+			close(c->peer.pidfd);
 		free(c);
 	}
+	free_gone(&s);
 	if (s.lfd >= 0)
 		close(s.lfd);
 	if (s.sock_made && unlink(o->sock) < 0)

@@ -240,7 +240,7 @@ static void check_lock(const struct gxs_opts *o)
 
 	/* Pins elsewhere belong to a daemon on some other socket: unless told
 	 * which (--socket), there is no lock to look at. */
-	if (strcmp(o->pin_dir, GX_KABI_PIN_DIR) != 0 && strcmp(o->sock, GX_KABI_SOCK_DEFAULT) == 0)
+	if (strcmp(o->pin_dir, GX_KABI_PIN_DIR) != 0 && strcmp(o->sock, GX_SCHED_SOCK_DEFAULT) == 0)
 		return;
 	if (snprintf(path, sizeof(path), "%s.lock", o->sock) >= (int)sizeof(path))
 		return;

@@ -51,7 +51,8 @@ Options:
   --copy PATH[:DEST]  copy a file or directory into the guest (repeatable);
                     a relative PATH lands under /work (the command's cwd),
                     an absolute one at the same path; DEST overrides.
-                    Shared libraries of copied ELF files come along.
+                    Shared libraries of copied ELF files (executables
+                    and .so files) come along.
   --env NAME=VALUE  export in the guest (repeatable)
   --script FILE     run FILE with the guest's sh; CMD... become its arguments
   --tcg-thread single|multi  one host thread for all guest CPUs (default,
@@ -389,7 +390,7 @@ add() {
 	while IFS= read -r -d '' f; do
 		[ "$(magic "$f")" = 7f454c46 ] || continue
 		add_libs "$f"
-	done < <(find "$root$dst" -type f -perm -u+x -print0)
+	done < <(find "$root$dst" -type f \( -perm -u+x -o -name '*.so' -o -name '*.so.*' \) -print0)
 }
 add_libs() {
 	local lib

@@ -61,6 +61,19 @@ gx_async_preempt:
 	pushq	%r15
 	/* extended state, in an aligned area below */
 	movq	%rsp, %rbp
+	/* From here until rbp is popped, unwinders (goroutine dumps of a
+	 * preempted G) find the interrupted frame through rbp: CFA = the
+	 * interrupted RSP at [rbp+144], RIP at [rbp+120] (exact: a signal
+	 * frame), and the callee-saved registers where they were pushed. */
+	.cfi_remember_state
+	.cfi_escape 0x0f, 4, 0x76, 0x90, 0x01, 0x06	/* DW_CFA_def_cfa_expression: *(rbp + 144) */
+	.cfi_escape 0x10, 0x10, 3, 0x76, 0xf8, 0x00	/* DW_CFA_expression rip: rbp + 120 */
+	.cfi_escape 0x10, 0x06, 3, 0x76, 0xc0, 0x00	/* rbp: rbp + 64 */
+	.cfi_escape 0x10, 0x03, 3, 0x76, 0xe8, 0x00	/* rbx: rbp + 104 */
+	.cfi_escape 0x10, 0x0c, 2, 0x76, 0x18		/* r12: rbp + 24 */
+	.cfi_escape 0x10, 0x0d, 2, 0x76, 0x10		/* r13: rbp + 16 */
+	.cfi_escape 0x10, 0x0e, 2, 0x76, 0x08		/* r14: rbp + 8 */
+	.cfi_escape 0x10, 0x0f, 2, 0x76, 0x00		/* r15: rbp + 0 */
 	subq	gx_xsave_size(%rip), %rsp
 	andq	$-64, %rsp
 	/* XRSTOR needs the XSAVE header (bytes 512..575) zero but for what
@@ -92,6 +105,7 @@ gx_async_preempt:
 	popq	%r9
 	popq	%r8
 	popq	%rbp
+	.cfi_restore_state
 	popq	%rdi
 	popq	%rsi
 	popq	%rdx

@@ -1,5 +1,0 @@
-// Go peers of the gmpx benchmark workloads (tools/bench/c/*.c).
-// Standard library only: no requires, nothing fetched from the network.
-module gmpxbench
-
-go 1.23
