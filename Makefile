@@ -92,7 +92,7 @@ SCX_OBJ     := $(if $(SCX_ON),$(BUILD)/bpf/scx/gmpx_scx.bpf.o)
 BPF_SKELS   := $(BPF_OBJS:.bpf.o=.skel.h) $(SCX_OBJ:.bpf.o=.skel.h)
 # how gmpx-sched is built with or without scx mode
 SCHED_SCX_FLAGS := -Ibpf $(if $(SCX_ON),-DGXS_HAVE_SCX -I$(BUILD)/bpf/scx, \
-	-DGXS_NO_SCX_WHY='"no sched_ext BTF at build time ($(SCX_BTF) missing; run make vmtest-prepare, then make)"')
+	-DGXS_NO_SCX_WHY='"no sched_ext BTF at build time ($(SCX_BTF) missing: run make vmtest-prepare, then make)"')
 LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS   := $(or $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null),-lbpf) -lelf -lz
 SCHED_SRCS  := $(wildcard tools/gmpx-sched/*.c)
@@ -116,6 +116,15 @@ all: lib examples $(BPF_ALL)
 
 objs = $(patsubst %,$(BUILD)/$(1)/%.o,$(LIB_SRCS))
 
+# Goroutine dumps show stacks when the unwinder's and symboliser's headers
+# are installed (user/traceback.c checks with __has_include): installing or
+# removing libunwind-dev / libdw-dev rebuilds it, through this record.
+UNWIND_HDRS := $(wildcard /usr/include/libunwind.h /usr/include/elfutils/libdwfl.h \
+	       /usr/include/$(ARCH)-linux-gnu/libunwind.h)
+$(BUILD)/unwind.src: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(UNWIND_HDRS)' | cmp -s - $@ || echo '$(UNWIND_HDRS)' >$@
+
 define variant
 $(BUILD)/$(1)/%.c.o: %.c $(LIB_HDRS)
 	@mkdir -p $$(dir $$@)
@@ -129,6 +138,7 @@ $(BUILD)/$(1)/gmpx.o: $(BUILD)/$(1)/user/arch/$(ARCH)/textmark/begin.S.o $(call 
 		$(BUILD)/$(1)/user/arch/$(ARCH)/textmark/end.S.o
 	@echo "  LD -r [$(1)] $$@"
 	@ld -r -o $$@ $$^
+$(BUILD)/$(1)/user/traceback.c.o: $(BUILD)/unwind.src
 $(BUILD)/$(1)/libgmpx.a: $(BUILD)/$(1)/gmpx.o
 	@rm -f $$@ && ar rcs $$@ $$^
 $(BUILD)/$(1)/gmpx_test: $(TEST_SRCS) $(TEST_HDRS) $(TESTING_SRCS) $(LIB_HDRS) $(BUILD)/$(1)/libgmpx.a

@@ -57,6 +57,20 @@ static int frame_line(const char *blk, const char *fn)
 	return atoi(f + strlen("test_dump.c:"));
 }
 
+/* stacks_or_skip - the rest of a test checks frames: skip it, saying why,
+ * where the dump could show none (built without libunwind-dev and
+ * libdw-dev, or a library that would not load); what came before was
+ * checked all the same. */
+static void stacks_or_skip(void)
+{
+	const char *why = strstr(out, "no stacks: ");
+	if (!why)
+		return;
+	const char *end = strchr(why, ')');
+	int n = end ? (int)(end - why) : (int)strlen(why);
+	SKIP(return, "the dump has %.*s", n, why);
+}
+
 /* run - main_fn in a grandchild with env; its output in out (logged).
  * Returns its exit status as a shell shows it, or -1 if it could not run. */
 static int run(int (*main_fn)(int, char **), const char *const *env)
@@ -153,11 +167,6 @@ TEST_TIMEOUT(dump_sigquit_shows_every_stack, 60)
 	char b[4096];
 	const char *r = block("\"receiver\" [chan receive", b, sizeof(b));
 	ASSERT_NE(r, NULL);
-	int line = frame_line(r, "dumpt_receiver");
-	EXPECT_GE(line, receiver_first);
-	EXPECT_LE(line, receiver_last);
-	EXPECT_NE(strstr(r, "gx_chan_recv()\n"), NULL);
-	EXPECT_NE(strstr(r, "created by start_receiver in goroutine 1\n\t"), NULL);
 	/* how long: it parked about SIGQUIT_AFTER_MS ago (coarse clock) */
 	const char *w = strstr(r, "[chan receive, ");
 	ASSERT_NE(w, NULL);
@@ -165,13 +174,21 @@ TEST_TIMEOUT(dump_sigquit_shows_every_stack, 60)
 	EXPECT_NE(strstr(w, " ms]:"), NULL);
 	EXPECT_GE(ms, SIGQUIT_AFTER_MS / 2);
 	EXPECT_LE(ms, gxt_slack(SIGQUIT_AFTER_MS * 1000000) / 1000000 + 5000);
-
 	/* main: parked in the WaitGroup, or still running if the signal came
 	 * back to its own thread at once */
 	EXPECT_NE(block("goroutine 1 [", b, sizeof(b)), NULL);
+	EXPECT_NE(block("\"spinner\" [", b, sizeof(b)), NULL);
+
+	stacks_or_skip();
+	r = block("\"receiver\" [chan receive", b, sizeof(b));
+	int line = frame_line(r, "dumpt_receiver");
+	EXPECT_GE(line, receiver_first);
+	EXPECT_LE(line, receiver_last);
+	EXPECT_NE(strstr(r, "gx_chan_recv()\n"), NULL);
+	EXPECT_NE(strstr(r, "created by start_receiver in goroutine 1\n\t"), NULL);
+	block("goroutine 1 [", b, sizeof(b));
 	EXPECT_GE(frame_line(b, "dumpt_sigquit_main"), 0);
 	const char *s = block("\"spinner\" [", b, sizeof(b));
-	ASSERT_NE(s, NULL);
 	EXPECT_GE(frame_line(s, "dumpt_spinner"), 0);
 }
 
@@ -219,6 +236,7 @@ TEST_TIMEOUT(dump_on_fatal, 60)
 	char b[4096];
 	const char *f = block("\"fataler\" [running]:", b, sizeof(b));
 	ASSERT_NE(f, NULL);
+	stacks_or_skip();
 	EXPECT_NE(strstr(f, "gx_fatal()\n"), NULL);
 	EXPECT_NE(strstr(f, "gx_main()\n"), NULL);
 	EXPECT_GE(frame_line(f, "dumpt_fataler"), 0);
@@ -246,6 +264,7 @@ TEST_TIMEOUT(dump_on_deadlock, 60)
 	char b[4096];
 	const char *r = block("\"receiver\" [chan receive", b, sizeof(b));
 	ASSERT_NE(r, NULL);
+	stacks_or_skip();
 	int line = frame_line(r, "dumpt_receiver");
 	EXPECT_GE(line, receiver_first);
 	EXPECT_LE(line, receiver_last);
@@ -296,11 +315,13 @@ static void crash(gx_fn fn, int sig, const char *fnname, const char *line)
 	char b[4096];
 	const char *c = block("\"crasher\" [running]:\n", b, sizeof(b));
 	ASSERT_NE(c, NULL);
+	EXPECT_NE(block("\"receiver\" [chan receive", b, sizeof(b)), NULL);
+	stacks_or_skip();
+	c = block("\"crasher\" [running]:\n", b, sizeof(b));
 	char first[64];
 	snprintf(first, sizeof(first), "[running]:\n%s()\n", fnname);
 	EXPECT_NE(strstr(c, first), NULL); /* the faulting function is the top frame */
 	EXPECT_GE(frame_line(c, fnname), 0);
-	EXPECT_NE(block("\"receiver\" [chan receive", b, sizeof(b)), NULL);
 }
 
 TEST_TIMEOUT(dump_on_sigsegv, 60)
@@ -362,9 +383,10 @@ TEST_TIMEOUT(leakcheck_reports_what_leaked, 60)
 	const char *l = block("\"leaker\"", b, sizeof(b));
 	ASSERT_NE(l, NULL);
 	EXPECT_NE(strstr(l, "\"leaker\" [chan receive"), NULL);
+	EXPECT_EQ(strstr(out, "finisher"), NULL);
+	stacks_or_skip();
 	EXPECT_GE(frame_line(l, "dumpt_leaker"), 0);
 	EXPECT_NE(strstr(l, "created by dumpt_leak_main in goroutine 1\n"), NULL);
-	EXPECT_EQ(strstr(out, "finisher"), NULL);
 }
 
 static void *foreign_end(void *arg)
