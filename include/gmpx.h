@@ -224,5 +224,6 @@ int gx_unlock_os_thread(void);
 #include <gmpx/syscall.h>
 #include <gmpx/net.h>
 #include <gmpx/debug.h>
+#include <gmpx/metrics.h>
 
 #endif /* GMPX_H */

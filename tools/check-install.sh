@@ -30,10 +30,10 @@ major=${ver%%.*}
 L=$D/usr/lib
 missing=()
 for f in include/gmpx.h include/gmpx/sync.h include/gmpx/chan.h include/gmpx/time.h include/gmpx/syscall.h \
-	include/gmpx/net.h include/gmpx/debug.h include/gmpx/kabi.h include/gmpx/sched_proto.h lib/libgmpx.a lib/libgmpx-asan.a lib/libgmpx-tsan.a \
+	include/gmpx/net.h include/gmpx/debug.h include/gmpx/metrics.h include/gmpx/kabi.h include/gmpx/sched_proto.h lib/libgmpx.a lib/libgmpx-asan.a lib/libgmpx-tsan.a \
 	"lib/libgmpx.so.$ver" "lib/libgmpx.so.$major" lib/libgmpx.so lib/pkgconfig/gmpx.pc lib/pkgconfig/gmpx-asan.pc \
 	lib/pkgconfig/gmpx-tsan.pc share/man/man3/gmpx.3 share/man/man3/gx_chan.3 share/man/man3/gx_select.3 \
-	share/man/man3/gx_chan_send.3 share/man/man3/gx_leakcheck.3 share/man/man8/gmpx-sched.8; do
+	share/man/man3/gx_chan_send.3 share/man/man3/gx_leakcheck.3 share/man/man3/gx_metrics.3 share/man/man3/gx_metrics_read.3 share/man/man8/gmpx-sched.8; do
 	[ -e "$D/usr/$f" ] || missing+=("$f")
 done
 if [ -x build/gmpx-sched ]; then

@@ -29,6 +29,7 @@ FAMILY = {
     "gmpx/syscall.h": "gx_syscall",
     "gmpx/net.h": "gx_net",
     "gmpx/debug.h": "gx_leakcheck",
+    "gmpx/metrics.h": "gx_metrics",
 }
 # name prefix -> a family of its own
 SPLIT = {"gx_select": "gx_select", "gx_timer": "gx_timer", "gx_ticker": "gx_timer", "gx_after": "gx_timer"}

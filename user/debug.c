@@ -12,6 +12,8 @@
  *     whose goroutines are woken by gx_ready from foreign threads).
  *   GX_DEBUG=asyncpreemptoff=1 no signal-based preemption (preempt.c).
  *   GX_DEBUG=sigquit=0         leave SIGQUIT alone (no goroutine dump: dump.c).
+ *   GX_DEBUG=schedlat=1        keep the scheduling-latency histogram from the
+ *     start (else from the first read of it: metrics.c).
  * The trace is printed by sysmon (sysmon.c), without stopping the world,
  * so the figures on one line may be from slightly different instants.
  */
@@ -50,9 +52,11 @@ void gx_parsedebug(const char *s)
 			gx_debug.nodeadlock = v == 0;
 		else if (strcmp(kv, "sigquit") == 0)
 			gx_debug.nosigquit = v == 0;
+		else if (strcmp(kv, "schedlat") == 0)
+			atomic_store(&gx_schedlat_on, v != 0);
 		else
 			gx_print("gmpx: GX_DEBUG: unknown setting \"%s=%s\" (known: schedtrace, scheddetail, "
-				 "asyncpreemptoff, deadlock, sigquit)\n",
+				 "asyncpreemptoff, deadlock, sigquit, schedlat)\n",
 				 kv, eq + 1);
 	}
 }

@@ -95,6 +95,7 @@ void gx_kassist_fallback(const char *why)
 {
 	if (!atomic_exchange(&gx_kassist_active, false))
 		return;
+	atomic_fetch_add_explicit(&gx_rtstats.fallbacks, 1, memory_order_relaxed);
 	atomic_store_explicit(&gx_kassist, &gx_kassist_off, memory_order_release);
 	snprintf(status_text, sizeof(status_text), "%s; running in off mode", why);
 	gx_print("gmpx: kassist: %s; falling back to off mode\n", why);

@@ -205,6 +205,8 @@ gx_g *gx_netpoll(int64_t delay, int32_t *count)
 			(*count)++;
 		}
 	}
+	if (*count)
+		atomic_fetch_add_explicit(&gx_rtstats.netpollready, (uint64_t)*count, memory_order_relaxed);
 	return list;
 }
 

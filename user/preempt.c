@@ -134,6 +134,7 @@ static int nexec_ranges;
 static gx_g *gopreempt_m(gx_g *gp)
 {
 	struct gx_m *mp = getm();
+	gx_schedlat_stamp(gp);
 	atomic_store_explicit(&gp->status, Grunnable, memory_order_release);
 	mp->curg = NULL;
 	gp->m = NULL;
@@ -151,6 +152,7 @@ void gx_gopreempt(void)
 	if (!mp || !mp->curg || !mp->p || mp->locks || mp->curg->nopreempt || mp->lockedg)
 		return;
 	atomic_store_explicit(&mp->p->preempt, false, memory_order_relaxed);
+	gx_pstat_inc(&mp->p->npreempt);
 	gx_mcall(gopreempt_m, false, false);
 }
 

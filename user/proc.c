@@ -102,16 +102,27 @@ static inline void setgstatus(gx_g *gp, uint32_t old, uint32_t new)
 #else
 	(void)old;
 #endif
+	if (new == Grunnable) /* a constant at every call */
+		gx_schedlat_stamp(gp);
 	atomic_store_explicit(&gp->status, new, memory_order_release);
+}
+
+/* Out of line, so that gx_casgstatus's fast path needs no stack frame. */
+__attribute__((noinline, cold, noreturn)) static void casgstatus_fail(const gx_g *gp, uint32_t cur, uint32_t old,
+								      uint32_t new)
+{
+	gx_fatal("casgstatus: goroutine %lld is %s, want %s -> %s", (long long)gp->goid, gx_gstatus_name(cur),
+		 gx_gstatus_name(old), gx_gstatus_name(new));
 }
 
 void gx_casgstatus(gx_g *gp, uint32_t old, uint32_t new)
 {
 	uint32_t cur = old;
+	if (new == Grunnable)
+		gx_schedlat_stamp(gp); /* before the CAS publishes it: metrics.c */
 	if (unlikely(!atomic_compare_exchange_strong_explicit(&gp->status, &cur, new, memory_order_acq_rel,
 							      memory_order_relaxed)))
-		gx_fatal("casgstatus: goroutine %lld is %s, want %s -> %s", (long long)gp->goid, gx_gstatus_name(cur),
-			 gx_gstatus_name(old), gx_gstatus_name(new));
+		casgstatus_fail(gp, cur, old, new);
 }
 
 static inline void wakep_nofence(void);
@@ -140,6 +151,7 @@ static inline void switchdone(void)
 		mp->waitlock = NULL;
 		if (f && !f(parked, lock)) {
 			/* park cancelled: it is runnable again, next in line */
+			gx_schedlat_stamp(parked);
 			atomic_store_explicit(&parked->status, Grunnable, memory_order_release);
 			gx_runqput(mp->p, parked, true);
 		}
@@ -256,9 +268,14 @@ static bool execute(gx_g *gp, bool inherit_time)
 	mp->curg = gp;
 	gp->m = mp;
 	setgstatus(gp, Grunnable, Grunning);
+	uint64_t now = 0;
+	if (gx_schedlat_enabled()) {
+		now = gx_cputicks();
+		gx_schedlat_record(pp, gp, now);
+	}
 	if (!inherit_time) {
 		atomic_store_explicit(&pp->schedtick, pp->schedtick + 1, memory_order_relaxed);
-		atomic_store_explicit(&pp->slicestart, gx_cputicks(), memory_order_relaxed);
+		atomic_store_explicit(&pp->slicestart, now ? now : gx_cputicks(), memory_order_relaxed);
 		gx_kpub_slice(pp);
 	}
 	atomic_store_explicit(&pp->preempt, false, memory_order_relaxed); /* a new slice, or resumed */
@@ -626,6 +643,7 @@ static inline void wakep_nofence(void)
  */
 void gx_handoffp(struct gx_p *pp)
 {
+	atomic_fetch_add_explicit(&gx_rtstats.handoffs, 1, memory_order_relaxed);
 	if (gx_p_haswork(pp, 0)) {
 		startm(pp, false);
 		return;
@@ -1091,6 +1109,8 @@ static void switchto(struct gx_m *mp, gx_g *gp, gx_g *next)
 	mp->curg = next;
 	next->m = mp;
 	setgstatus(next, Grunnable, Grunning);
+	if (gx_schedlat_enabled())
+		gx_schedlat_record(mp->p, next, gx_cputicks());
 	atomic_store_explicit(&mp->p->executions, mp->p->executions + 1, memory_order_relaxed);
 #if GX_ASAN
 	void *fake = NULL;
@@ -1397,6 +1417,7 @@ void gx_main(int (*fn)(int argc, char **argv), int argc, char **argv)
 	gx_sched.maxmcount =
 		gx_preset_maxthreads ? gx_preset_maxthreads : envint("GX_MAXTHREADS", GX_MAXMCOUNT_DEFAULT);
 	gx_sched.starttime = gx_nanotime();
+	gx_sched.startticks = gx_cputicks();
 	atomic_store_explicit(&gx_sched.coarsenow, gx_sched.starttime, memory_order_relaxed);
 	gx_stackinit();
 	gx_netpollinit();

@@ -211,6 +211,8 @@ gx_g *gx_runqsteal(struct gx_p *pp, struct gx_p *victim, bool stealnext)
 	uint32_t n = runqgrab(victim, pp->runq, t, stealnext);
 	if (n == 0)
 		return NULL;
+	atomic_store_explicit(&pp->nsteal, atomic_load_explicit(&pp->nsteal, memory_order_relaxed) + n,
+			      memory_order_relaxed);
 	n--;
 	gx_g *gp = LOAD_RLX(&pp->runq[(t + n) & RUNQ_MASK]);
 	if (n == 0)

@@ -145,7 +145,8 @@ struct gx_g {
 	gx_fn fn;
 	void *arg;
 	const char *waitreason;
-	int64_t waitsince; /* gx_coarsenow() when it parked (dumps: how long) */
+	int64_t waitsince;	/* gx_coarsenow() when it parked (dumps: how long) */
+	uint64_t runnableticks; /* gx_cputicks() when it last became runnable (metrics.c: latency) */
 	const char *name;
 	uintptr_t gopc;		  /* return address in whoever called gx_go (dumps: "created by") */
 	int64_t parentgoid;	  /* the goroutine that created it (0: none, e.g. a timer) */
@@ -304,6 +305,11 @@ struct gx_p {
 	struct gx_kabi_p kslot_local;
 	bool kslot_clock;		/* publish each slice's start time (kslot.h: gx_kpub_slice) */
 	_Atomic(struct gx_m *) standby; /* scx mode: the M standing by for this P (kassist_scx.c) */
+
+	/* Metrics (metrics.c): written by the M that holds the P (timersfired
+	 * under timerslock), read racily by gx_metrics_read. */
+	_Alignas(GX_CACHELINE) _Atomic uint64_t schedlat[GX_METRIC_HIST_BUCKETS]; /* runnable -> running, ticks */
+	_Atomic uint64_t nsyscall, nsteal, npreempt, ntimerfired;
 };
 
 /* ---- sched ------------------------------------------------------------ */
@@ -349,6 +355,7 @@ struct gx_sched {
 	_Atomic int64_t goidgen;
 	_Atomic bool started;
 	int64_t starttime;
+	uint64_t startticks; /* gx_cputicks() at starttime (metrics.c: the tick rate) */
 
 	/* A clock for stamps that need no precision (how long a G has
 	 * waited): a recent gx_nanotime() of sysmon's or a timer check's
@@ -380,6 +387,55 @@ static inline uint64_t gx_cputicks(void)
 #else
 	return (uint64_t)gx_nanotime();
 #endif
+}
+
+/* gx_pstat_inc - one more in a per-P counter. The M holding the P (or
+ * the P's lock that guards the event). */
+static inline void gx_pstat_inc(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+/* gx_schedlat_bucket - the scheduling-latency histogram's bucket for d
+ * ticks: with x = d + 4, 4 buckets per power of two of x (so d 0..3 get
+ * one each), without a branch: a handful of instructions on every switch
+ * (bounds: metrics.c). d < 2^63, the largest bucket 247. */
+static inline uint32_t gx_schedlat_bucket(uint64_t d)
+{
+	uint64_t x = d + 4;
+	uint32_t e = 63 - (uint32_t)__builtin_clzll(x);
+	return 4 * e - 8 + (uint32_t)((x >> (e - 2)) & 3);
+}
+
+/* Whether the scheduling-latency histogram is kept (metrics.c): a TSC
+ * read costs ~10 ns, two per switch double a 20 ns yield, so they are
+ * taken only from GX_DEBUG=schedlat=1 at start, or from the first read of
+ * /sched/latencies:seconds, on. Never turned off. */
+extern GX_HIDDEN _Atomic bool gx_schedlat_on;
+
+static inline bool gx_schedlat_enabled(void)
+{
+	return unlikely(atomic_load_explicit(&gx_schedlat_on, memory_order_relaxed));
+}
+
+/* gx_schedlat_stamp - gp becomes runnable now (when the histogram is kept). */
+static inline void gx_schedlat_stamp(struct gx_g *gp)
+{
+	if (gx_schedlat_enabled())
+		gp->runnableticks = gx_cputicks();
+}
+
+/* gx_schedlat_record - gp (runnable since gp->runnableticks) starts
+ * running on pp at now: one event in pp's histogram. The M holding pp;
+ * only while gx_schedlat_enabled. A G made runnable before the histogram
+ * was turned on has no stamp and is not counted. */
+static inline void gx_schedlat_record(struct gx_p *pp, const struct gx_g *gp, uint64_t now)
+{
+	if (!gp->runnableticks)
+		return;
+	int64_t d = (int64_t)(now - gp->runnableticks);
+	gx_pstat_inc(
+		&pp->schedlat[gx_schedlat_bucket(d > 0 ? (uint64_t)d : 0)]); /* two CPUs' TSCs may differ a little */
 }
 
 static inline struct gx_m *getm(void)
@@ -649,6 +705,14 @@ GX_HIDDEN bool gx_m_in_kernel(struct gx_m *mp);
 GX_HIDDEN int64_t gx_m_cputime(struct gx_m *mp);
 extern GX_HIDDEN bool gx_asyncpreempt_enabled;
 extern GX_HIDDEN _Atomic uint64_t gx_async_preemptions; /* statistics and tests */
+/* Counts of rare events for gx_metrics_read (metrics.c), kept here rather
+ * than per P because who counts may hold no P. */
+struct gx_rtstats {
+	_Atomic uint64_t handoffs;     /* gx_handoffp calls */
+	_Atomic uint64_t netpollready; /* goroutines netpoll made runnable */
+	_Atomic uint64_t fallbacks;    /* kernel-assist fallbacks to off mode */
+};
+extern GX_HIDDEN struct gx_rtstats gx_rtstats;
 /* Cooperative check at runtime entry points: one load of the P's flag. */
 #define gx_preempt_point()                                                                        \
 	do {                                                                                      \

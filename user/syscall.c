@@ -48,6 +48,7 @@ void gx_entersyscall(void)
 	mp->locks++; /* no preemption while the P changes hands */
 	atomic_store_explicit(&gp->status, Gsyscall, memory_order_release);
 	atomic_fetch_add_explicit(&pp->syscalltick, 1, memory_order_relaxed);
+	gx_pstat_inc(&pp->nsyscall);
 	atomic_store_explicit(&pp->syscallwhen, now, memory_order_relaxed);
 	mp->oldp = pp;
 	gx_kpub_releasep(mp, pp, GX_KP_SYSCALL);
@@ -74,6 +75,7 @@ void gx_entersyscallblock(void)
 static gx_g *exitsyscall0(gx_g *gp)
 {
 	struct gx_m *mp = getm();
+	gx_schedlat_stamp(gp);
 	atomic_store_explicit(&gp->status, Grunnable, memory_order_release);
 	mp->curg = NULL;
 	gp->m = NULL;

@@ -278,9 +278,9 @@ static void held_check(struct gx_p *pp, int64_t now)
 		return;
 	held_reported = true;
 	const char *name = __atomic_load_n(&gp->name, __ATOMIC_RELAXED);
-	gx_print("gmpx: goroutine %lld \"%s\" has held P %d for %.1f s in code the runtime cannot preempt (a blocking "
-		 "call it cannot see, or libc): wrap it with GX_SYSCALL, or use GX_KASSIST=trace\n",
-		 (long long)goid, name ? name : "", pp->id, (double)held / 1e9);
+	gx_print("gmpx: goroutine %lld%s%s%s has held P %d for %.1f s in code the runtime cannot preempt (a "
+		 "blocking call it cannot see, or libc): wrap it with GX_SYSCALL, or use GX_KASSIST=trace\n",
+		 (long long)goid, name ? " \"" : "", name ? name : "", name ? "\"" : "", pp->id, (double)held / 1e9);
 }
 
 /*

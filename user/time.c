@@ -194,6 +194,7 @@ int64_t gx_checktimers(struct gx_p *pp, int64_t now)
 	while (pp->ntimers > 0 && pp->timers[0]->when <= now) {
 		struct gx_rtimer *t = pp->timers[0];
 		heapremove(pp, t);
+		gx_pstat_inc(&pp->ntimerfired); /* under timerslock */
 		atomic_store(&t->pp, NULL);
 		atomic_store(&t->state, TIMER_RUNNING);
 		uint32_t gen = atomic_load(&t->gen);
