@@ -241,10 +241,7 @@ static uint64_t runq_local(void)
 {
 	uint64_t n = 0;
 	FOR_EACH_P (pp) {
-		uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_acquire);
-		uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_acquire);
-		uint32_t len = t - h;
-		n += len <= GX_RUNQ_SIZE ? len : 0; /* a torn pair: skip this P */
+		n += gx_runqlen(pp);
 		n += atomic_load_explicit(&pp->runnext, memory_order_relaxed) != NULL;
 	}
 	return n;
