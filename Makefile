@@ -114,7 +114,31 @@ endif
 .PHONY: all lib test bench install clean format format-check lint deps-test deps-bench examples bpf gmpx-sched
 all: lib examples $(BPF_ALL)
 
-objs = $(patsubst %,$(BUILD)/$(1)/%.o,$(LIB_SRCS))
+# The execution trace's file format (user/trace.proto, a subset of
+# Perfetto's schema) is encoded by code protoc-c generates, built when
+# protobuf-c's compiler and header are installed (libprotobuf-c itself is
+# loaded at run time: user/trace_pbc.h); without them gx_trace_start says
+# -ENOTSUP. Installing or removing them rebuilds through build/pbc.src.
+PBC_ON := $(if $(wildcard /usr/include/protobuf-c/protobuf-c.h),$(shell command -v protoc-c 2>/dev/null))
+PROTO_SRCS := $(if $(PBC_ON),$(BUILD)/proto/trace.pb-c.c)
+LIBFLAGS += $(if $(PBC_ON),-I$(BUILD)/proto,-DGX_NO_PBC)
+$(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: user/%.proto
+	@mkdir -p $(dir $@)
+	@echo "  PROTOC-C $<"
+	@protoc-c --c_out=$(BUILD)/proto --proto_path=user $<
+# tools/gmpx-trace and the trace-format tests parse trace files with
+# protobuf's own Python parser, from the module protoc makes of the same
+# schema (protobuf-compiler, python3-protobuf).
+PB2 := $(if $(shell command -v protoc 2>/dev/null),$(BUILD)/proto/trace_pb2.py)
+$(BUILD)/proto/trace_pb2.py: user/trace.proto
+	@mkdir -p $(dir $@)
+	@echo "  PROTOC $<"
+	@protoc --python_out=$(BUILD)/proto --proto_path=user $<
+$(BUILD)/pbc.src: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PBC_ON)' | cmp -s - $@ || echo '$(PBC_ON)' >$@
+
+objs = $(patsubst %,$(BUILD)/$(1)/%.o,$(LIB_SRCS) $(PROTO_SRCS))
 
 # Goroutine dumps show stacks when the unwinder's and symboliser's headers
 # are installed (user/traceback.c checks with __has_include): installing or
@@ -139,6 +163,8 @@ $(BUILD)/$(1)/gmpx.o: $(BUILD)/$(1)/user/arch/$(ARCH)/textmark/begin.S.o $(call 
 	@echo "  LD -r [$(1)] $$@"
 	@ld -r -o $$@ $$^
 $(BUILD)/$(1)/user/traceback.c.o: $(BUILD)/unwind.src
+$(BUILD)/$(1)/user/trace_perfetto.c.o: $(BUILD)/pbc.src $(if $(PBC_ON),$(BUILD)/proto/trace.pb-c.h)
+$(BUILD)/$(1)/$(BUILD)/proto/trace.pb-c.c.o: LIBFLAGS += -include user/trace_pbc.h
 $(BUILD)/$(1)/libgmpx.a: $(BUILD)/$(1)/gmpx.o
 	@rm -f $$@ && ar rcs $$@ $$^
 $(BUILD)/$(1)/gmpx_test: $(TEST_SRCS) $(TEST_HDRS) $(TESTING_SRCS) $(LIB_HDRS) $(BUILD)/$(1)/libgmpx.a
@@ -147,7 +173,7 @@ $(BUILD)/$(1)/gmpx_test: $(TEST_SRCS) $(TEST_HDRS) $(TESTING_SRCS) $(LIB_HDRS) $
 endef
 $(foreach v,release asan tsan,$(eval $(call variant,$(v))))
 
-lib: $(BUILD)/libgmpx.a $(BUILD)/libgmpx.so
+lib: $(BUILD)/libgmpx.a $(BUILD)/libgmpx.so $(PB2)
 $(BUILD)/libgmpx.a: $(BUILD)/release/libgmpx.a
 	cp $< $@
 # The shared library: soname libgmpx.so.$(SOMAJOR); build/libgmpx.so is the
@@ -255,7 +281,7 @@ test: deps-test
 	@tools/vmtest/vmtest.sh --prepare >/dev/null || true
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory $(BUILD)/release/gmpx_test $(BUILD)/asan/gmpx_test $(BUILD)/tsan/gmpx_test \
-	  $(BUILD)/harness_selftest $(MODEL_BINS) examples $(BPF_ALL) $(BUILD)/scx_kabi_test $(FUZZ_BINS)
+	  $(BUILD)/harness_selftest $(MODEL_BINS) examples $(BPF_ALL) $(BUILD)/scx_kabi_test $(FUZZ_BINS) $(PB2)
 	@bash tools/run-tests.sh
 
 # The run queue alone: model check (exhaustive interleavings of the real
@@ -319,6 +345,12 @@ install: lib $(SAN_LIBS) $(MAN_STAMP) $(PC_FILES) $(BUILD)/gmpx-sched.service
 	install -m 644 $(PC_FILES) $(DESTDIR)$(PKGCONFIGDIR)/
 	install -m 644 $(BUILD)/man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 644 $(BUILD)/man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/gmpx
+	install -m 755 tools/gmpx-trace $(DESTDIR)$(PREFIX)/bin/gmpx-trace
+	install -m 644 user/trace.proto $(DESTDIR)$(PREFIX)/share/gmpx/trace.proto
+	@if [ -f $(BUILD)/proto/trace_pb2.py ]; then \
+	  echo "install -m 644 $(BUILD)/proto/trace_pb2.py $(DESTDIR)$(PREFIX)/share/gmpx/"; \
+	  install -m 644 $(BUILD)/proto/trace_pb2.py $(DESTDIR)$(PREFIX)/share/gmpx/; fi
 	@if [ -x $(BUILD)/gmpx-sched ]; then \
 	  echo "install -m 755 $(BUILD)/gmpx-sched $(DESTDIR)$(SBINDIR)/gmpx-sched"; \
 	  install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSTEMDUNITDIR) && \
@@ -331,6 +363,8 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,libgmpx.a libgmpx-asan.a libgmpx-tsan.a libgmpx.so \
 	  libgmpx.so.$(SOMAJOR) libgmpx.so.$(VERSION))
 	rm -f $(addprefix $(DESTDIR)$(PKGCONFIGDIR)/,gmpx.pc gmpx-asan.pc gmpx-tsan.pc)
+	rm -f $(DESTDIR)$(PREFIX)/bin/gmpx-trace $(addprefix $(DESTDIR)$(PREFIX)/share/gmpx/,trace.proto trace_pb2.py)
+	-rmdir $(DESTDIR)$(PREFIX)/share/gmpx 2>/dev/null
 	@if [ -f $(BUILD)/man/manifest ]; then \
 	  sed 's|^|$(DESTDIR)$(MANDIR)/|' $(BUILD)/man/manifest | xargs rm -f; fi
 	rm -f $(DESTDIR)$(SBINDIR)/gmpx-sched $(DESTDIR)$(SYSTEMDUNITDIR)/gmpx-sched.service
@@ -349,17 +383,17 @@ format-check:
 
 # Formatting (.clang-format) and static analysis of the runtime; warnings
 # are errors (.clang-tidy).
-lint: format-check $(BPF_SKELS)
+lint: format-check $(BPF_SKELS) $(if $(PBC_ON),$(BUILD)/proto/trace.pb-c.h)
 	@echo "  SEAM $(SEAM_SRCS) (no kernel-assist mode checks: kassist.h)"
 	@! grep -nE 'gx_kassist_(active|scx|trace|testing)|kscx|GX_KASSIST_(TRACE|SCX)|->mode\b' $(SEAM_SRCS)
 	@echo "  CPPCHECK user/"
 	@cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
-	  --suppress=missingIncludeSystem --inline-suppr -Iinclude -Iuser -D__x86_64__ user/*.c
+	  --suppress=missingIncludeSystem --inline-suppr -Iinclude -Iuser $(if $(PBC_ON),-I$(BUILD)/proto) -D__x86_64__ user/*.c
 	@echo "  CPPCHECK tools/gmpx-sched/"
 	@cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem --suppress=unknownMacro --inline-suppr -Iinclude -I$(BUILD)/bpf $(SCHED_SCX_FLAGS) -D__x86_64__ tools/gmpx-sched/*.c
 	@echo "  CLANG-TIDY user/ tools/gmpx-sched/"
-	@clang-tidy --quiet $(wildcard user/*.c) -- -std=gnu11 -Iinclude -Iuser 2>&1 | \
+	@clang-tidy --quiet $(wildcard user/*.c) -- -std=gnu11 -Iinclude -Iuser $(if $(PBC_ON),-I$(BUILD)/proto) 2>&1 | \
 	  grep -v 'warnings generated' | (! grep -E 'error|warning') || (echo "lint: clang-tidy found problems"; exit 1)
 	@clang-tidy --quiet -header-filter='(tools/gmpx-sched|include)/.*' $(SCHED_SRCS) -- -std=gnu11 -Iinclude -I$(BUILD)/bpf $(SCHED_SCX_FLAGS) $(LIBBPF_CFLAGS) 2>&1 | \
 	  grep -v 'warnings generated' | grep -v 'skel\.h:' | (! grep -E 'error|warning') || (echo "lint: clang-tidy found problems"; exit 1)

@@ -178,6 +178,39 @@ static __always_inline bool gx_p_has_work(struct gx_kabi_proc *proc, __s32 p)
 	return t0 && t0 <= bpf_ktime_get_ns();
 }
 
+/* While the process traces (hdr.ktrace): one GX_EV_KSWITCH / GX_EV_KRUN
+ * record of M slot on this CPU, without waking the consumer (sysmon
+ * drains the ring at its next wake-up anyway). */
+static __always_inline void gx_trace_switch(struct gx_kabi_proc *proc, __u32 tgid, __u32 type, __u32 slot, __u32 state,
+					    __u64 now)
+{
+	struct gx_kabi_event *ev;
+	void *rb;
+
+	if (!GX_READ_ONCE(proc->hdr.ktrace))
+		return;
+	rb = bpf_map_lookup_elem(&gx_rbufs, &tgid);
+	if (!rb)
+		return;
+	/* Half the ring stays for the events sysmon acts on. */
+	if (bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) > GX_KABI_RINGBUF_SIZE / 2) {
+		__sync_fetch_and_add(&proc->hdr.ktrace_drops, 1);
+		return;
+	}
+	ev = bpf_ringbuf_reserve(rb, sizeof(*ev), 0);
+	if (!ev) {
+		__sync_fetch_and_add(&proc->hdr.ktrace_drops, 1);
+		return;
+	}
+	ev->type = type;
+	ev->m = slot;
+	ev->p = (__s32)bpf_get_smp_processor_id();
+	ev->pad = state;
+	ev->mword = 0;
+	ev->ts = now;
+	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
+}
+
 /* Puts one event on process tgid's ring buffer, which wakes its sysmon.
  * Returns false if there is no ring (detached) or it is full (counted in
  * hdr.drops). */
@@ -201,7 +234,10 @@ static __always_inline bool gx_send_event(struct gx_kabi_proc *proc, __u32 tgid,
 	ev->pad = 0;
 	ev->mword = word;
 	ev->ts = now;
-	bpf_ringbuf_submit(ev, 0);
+	/* The default wake-up is sent only if the consumer has read all
+	 * before this record: behind an unread trace record (sent without
+	 * one) it would not be, and sysmon would sleep through the block. */
+	bpf_ringbuf_submit(ev, GX_READ_ONCE(proc->hdr.ktrace) ? BPF_RB_FORCE_WAKEUP : 0);
 	__sync_fetch_and_add(&proc->hdr.events, 1);
 	return true;
 }

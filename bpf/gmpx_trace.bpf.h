@@ -93,8 +93,10 @@ static __always_inline void gx_switch_out(const struct gx_kabi_tid *t, __u32 pid
 	m = &proc->m[slot];
 	if (preempt || !prev_state) {
 		gx_cas_word(&m->mword, GX_OP_PREEMPT);
+		gx_trace_switch(proc, tgid, GX_EV_KSWITCH, slot, GX_KSW_PREEMPTED, gx_now(now));
 		return;
 	}
+	gx_trace_switch(proc, tgid, GX_EV_KSWITCH, slot, GX_KSW_BLOCKED, gx_now(now));
 	GX_WRITE_ONCE(m->block_ns, gx_now(now));
 	m->nblocks++;
 	gx_barrier();
@@ -117,6 +119,7 @@ static __always_inline void gx_switch_in(const struct gx_kabi_tid *t, __u64 *now
 	GX_WRITE_ONCE(m->run_ns, gx_now(now));
 	gx_barrier();
 	gx_cas_word(&m->mword, GX_OP_RUN);
+	gx_trace_switch(proc, t->tgid, GX_EV_KRUN, slot, 0, *now);
 }
 
 static __always_inline void gx_wakeup(const struct gx_kabi_tid *t)

@@ -164,7 +164,9 @@ const char *gx_kassist_status(void);
  * has been taken off its M, as unlockf(self, lock): this is where a waiter
  * releases the lock protecting its wait queue (Go's gopark). If unlockf
  * returns false the goroutine is resumed at once. reason is shown in
- * deadlock reports ("chan receive", ...). Returns 0 or -EPERM.
+ * deadlock reports, dumps and execution traces ("chan receive", ...): a
+ * string that outlives the park, such as a literal (a trace keeps the
+ * pointer and reads it when it writes). Returns 0 or -EPERM.
  */
 int gx_park(bool (*unlockf)(gx_g *g, void *lock), void *lock, const char *reason);
 
@@ -225,5 +227,8 @@ int gx_unlock_os_thread(void);
 #include <gmpx/net.h>
 #include <gmpx/debug.h>
 #include <gmpx/metrics.h>
+#include <gmpx/trace.h>
+#include <gmpx/context.h>
+#include <gmpx/pool.h>
 
 #endif /* GMPX_H */

@@ -33,7 +33,10 @@ for f in include/gmpx.h include/gmpx/sync.h include/gmpx/chan.h include/gmpx/tim
 	include/gmpx/net.h include/gmpx/debug.h include/gmpx/metrics.h include/gmpx/kabi.h include/gmpx/sched_proto.h lib/libgmpx.a lib/libgmpx-asan.a lib/libgmpx-tsan.a \
 	"lib/libgmpx.so.$ver" "lib/libgmpx.so.$major" lib/libgmpx.so lib/pkgconfig/gmpx.pc lib/pkgconfig/gmpx-asan.pc \
 	lib/pkgconfig/gmpx-tsan.pc share/man/man3/gmpx.3 share/man/man3/gx_chan.3 share/man/man3/gx_select.3 \
-	share/man/man3/gx_chan_send.3 share/man/man3/gx_leakcheck.3 share/man/man3/gx_metrics.3 share/man/man3/gx_metrics_read.3 share/man/man8/gmpx-sched.8; do
+	share/man/man3/gx_chan_send.3 share/man/man3/gx_leakcheck.3 share/man/man3/gx_metrics.3 share/man/man3/gx_metrics_read.3 share/man/man8/gmpx-sched.8 \
+	include/gmpx/trace.h share/man/man3/gx_trace.3 share/man/man3/gx_trace_start.3 bin/gmpx-trace share/gmpx/trace.proto \
+	include/gmpx/context.h include/gmpx/pool.h share/man/man3/gx_ctx.3 share/man/man3/gx_ctx_with_cancel.3 \
+	share/man/man3/gx_pool.3 share/man/man3/gx_pool_get.3; do
 	[ -e "$D/usr/$f" ] || missing+=("$f")
 done
 if [ -x build/gmpx-sched ]; then

@@ -17,8 +17,13 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok
 # libclang-rt-14-dev: libFuzzer and the sanitizer runtimes for clang (make fuzz).
 # libunwind-dev, libdw-dev: the headers of the unwinder and symboliser that
 # goroutine dumps dlopen (user/traceback.c); they bring libunwind8, libdw1.
+# libprotobuf-c-dev, protobuf-c-compiler: the execution trace's encoder
+# (user/trace.proto, dlopened libprotobuf-c1); protobuf-compiler and
+# python3-protobuf: tools/gmpx-trace and the trace-format tests read the
+# files with protobuf's own parser; gnuplot-nox draws gmpx-trace --plot.
 for p in gcc make libc6-dev clang clang-tidy clang-format cppcheck python3 git libclang-rt-14-dev \
-	libunwind-dev libdw-dev; do
+	libunwind-dev libdw-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler python3-protobuf \
+	gnuplot-nox; do
 	have_pkg "$p" || need+=("$p")
 done
 

@@ -30,6 +30,9 @@ FAMILY = {
     "gmpx/net.h": "gx_net",
     "gmpx/debug.h": "gx_leakcheck",
     "gmpx/metrics.h": "gx_metrics",
+    "gmpx/trace.h": "gx_trace",
+    "gmpx/context.h": "gx_ctx",
+    "gmpx/pool.h": "gx_pool",
 }
 # name prefix -> a family of its own
 SPLIT = {"gx_select": "gx_select", "gx_timer": "gx_timer", "gx_ticker": "gx_timer", "gx_after": "gx_timer"}

@@ -2,7 +2,8 @@
 # Runs the whole suite after `make` has built it (make test calls this):
 #   1. the harness self-test
 #   2. the run-queue model check (exhaustive interleavings + mutants) and stress
-#   3. the selftests in the release, ASan+UBSan and TSan builds
+#   3. the selftests in the release, ASan+UBSan and TSan builds; execution
+#      traces of chan_pingpong and syscall_handoff (selftests/trace_workloads.sh)
 #   4. the examples, then the installed library (tools/check-install.sh)
 #   4b. the fuzz targets of gmpx-sched's parser and admission, 60 s each
 #      (tools/run-fuzz.sh; FUZZ_TIME to change)
@@ -49,6 +50,8 @@ fi
 step selftests-release "$B/release/gmpx_test"
 step selftests-asan env HARNESS_TIMEOUT_SCALE=4 ASAN_OPTIONS=detect_leaks=0 "$B/asan/gmpx_test"
 step selftests-tsan env HARNESS_TIMEOUT_SCALE=6 TSAN_OPTIONS=halt_on_error=1 "$B/tsan/gmpx_test"
+# execution traces of two bench programs in trace mode, read by protobuf's parser and gmpx-trace
+step trace-workloads bash selftests/trace_workloads.sh
 if [ -x "$B/examples/hello" ]; then
 	step examples bash tools/run-examples.sh
 	# the library as installed: make install into a temporary DESTDIR, the

@@ -11,6 +11,7 @@
  * off (goroutines woken by gx_ready from foreign threads).
  */
 #include "runtime.h"
+#include "trace.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@ void gx_fatal(const char *fmt, ...)
 	else
 		gx_print("gmpx: fatal: %s [on a thread that is not an M]\n", buf);
 	gx_print("\n");
+	gx_trace_atfatal(); /* the flight recorder's file, or the trace's end */
 	gx_dumpgs_exit(GX_DUMP_MAX, true, 2);
 }
 
@@ -93,10 +95,12 @@ void gx_checkdead(void)
 		return; /* runnable Gs with every M idle would be a scheduler bug; let it show */
 	if (gx_sched.stackwait) {
 		gx_print("gmpx: fatal: out of memory: goroutines cannot get a stack and nothing else can run\n");
+		gx_trace_atfatal();
 		gx_dumpgs_exit(GX_DUMP_MAX, false, 2);
 	}
 	if (c.waiting == 0)
 		return;
 	gx_print("gmpx: fatal: all goroutines are asleep - deadlock!\n\n");
+	gx_trace_atfatal();
 	gx_dumpgs_exit(GX_DUMP_MAX, false, 2);
 }

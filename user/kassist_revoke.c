@@ -45,6 +45,7 @@
  * lasts about a quantum at most.
  */
 #include "runtime.h"
+#include "trace.h"
 #include "kassist.h"
 
 /* A revoked goroutine still in goroutine code a quantum after it woke is
@@ -97,6 +98,7 @@ bool gx_kassist_revoke(struct gx_p *pp, int64_t now, bool take)
 	gx_kpub_pidle(pp);
 	atomic_store_explicit(&pp->m, NULL, memory_order_relaxed);
 	atomic_store_explicit(&pp->status, Pidle, memory_order_release);
+	gx_trace(GX_TEV_PRETAKE, pp->id, 1, mp->id, 0);
 	if (gx_kabi)
 		record((int64_t)mp->kslot->block_ns, now, true);
 	if (!take)
@@ -111,6 +113,7 @@ bool gx_kassist_handoff_syscall(struct gx_p *pp, int64_t blocked_at, int64_t now
 	uint32_t st = Psyscall;
 	if (!gx_p_haswork(pp, now) || !atomic_compare_exchange_strong(&pp->status, &st, Pidle))
 		return false;
+	gx_trace(GX_TEV_PRETAKE, pp->id, 0, 0, 0);
 	record(blocked_at, now, false);
 	if (!take)
 		gx_handoffp(pp);
@@ -191,5 +194,6 @@ void gx_revoked(void)
 	       !atomic_compare_exchange_weak(wp, &w, GX_KM_WORD(GX_KM_SEQ(w), GX_KM_RUNNING)))
 		;
 	atomic_store_explicit(&gp->status, Gsyscall, memory_order_release);
+	gx_trace(GX_TEV_SYSENTER, -1, 0, gp->goid, 0); /* the trace pairs it with exitsyscall's */
 	gx_exitsyscall();
 }

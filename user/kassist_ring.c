@@ -15,6 +15,7 @@
  */
 #include "runtime.h"
 #include "kassist.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <linux/bpf.h>
@@ -71,12 +72,17 @@ int gx_kring_drain(int64_t now, struct gx_p **taken)
 		if (!(len & BPF_RINGBUF_DISCARD_BIT) && sz >= sizeof(struct gx_kabi_event)) {
 			struct gx_kabi_event ev;
 			memcpy(&ev, rb_data + (cons & rb_mask) + BPF_RINGBUF_HDR_SZ, sizeof(ev));
+			if (ev.type == GX_EV_KSWITCH || ev.type == GX_EV_KRUN) {
+				gx_trace_kevent(&ev); /* the execution trace's kernel view */
+				goto next;
+			}
 			bool take = taken && !*taken;
 			struct gx_p *pp = ops->event(&ev, now, take);
 			if (pp && take)
 				*taken = pp;
 			n++;
 		}
+	next:
 		cons += (sz + BPF_RINGBUF_HDR_SZ + 7) & ~(uint64_t)7;
 		atomic_store_explicit(rb_consumer, cons, memory_order_release);
 	}

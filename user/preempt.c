@@ -89,6 +89,7 @@
  */
 #define _GNU_SOURCE
 #include "runtime.h"
+#include "trace.h"
 #include "kassist.h"
 
 #include <cpuid.h>
@@ -136,6 +137,7 @@ static gx_g *gopreempt_m(gx_g *gp)
 	struct gx_m *mp = getm();
 	gx_schedlat_stamp(gp);
 	atomic_store_explicit(&gp->status, Grunnable, memory_order_release);
+	gx_trace(GX_TEV_GOSTOP, mp->p->id, GX_TSTOP_PREEMPT, gp->goid, 0);
 	mp->curg = NULL;
 	gp->m = NULL;
 	gx_lock(&gx_sched.lock);

@@ -43,6 +43,7 @@
 #include "runtime.h"
 #include "kassist.h"
 #include "netpoll.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -118,8 +119,11 @@ __attribute__((noinline, cold, noreturn)) static void casgstatus_fail(const gx_g
 void gx_casgstatus(gx_g *gp, uint32_t old, uint32_t new)
 {
 	uint32_t cur = old;
-	if (new == Grunnable)
+	if (new == Grunnable) {
 		gx_schedlat_stamp(gp); /* before the CAS publishes it: metrics.c */
+		if (old == Gwaiting)
+			gx_trace(GX_TEV_GOREADY, -1, 0, gp->goid, 0);
+	}
 	if (unlikely(!atomic_compare_exchange_strong_explicit(&gp->status, &cur, new, memory_order_acq_rel,
 							      memory_order_relaxed)))
 		casgstatus_fail(gp, cur, old, new);
@@ -228,8 +232,10 @@ static void gentry(void *arg)
 	atomic_store_explicit(&gp->rtdepth, 0, memory_order_relaxed); /* user code from here */
 	atomic_signal_fence(memory_order_seq_cst);
 	gp->fn(gp->arg);
-	atomic_store_explicit(&gp->rtdepth, 1, memory_order_relaxed);
-	atomic_signal_fence(memory_order_seq_cst);
+	/* Back in the runtime, as any entry is: if the kernel assist gave our
+	 * P away while fn was blocked in the kernel (kassist_revoke.c), get one
+	 * first, or goexit would run on a P another M now holds. */
+	(void)gx_rtenter();
 	goexit1();
 }
 
@@ -268,6 +274,7 @@ static bool execute(gx_g *gp, bool inherit_time)
 	mp->curg = gp;
 	gp->m = mp;
 	setgstatus(gp, Grunnable, Grunning);
+	gx_trace(GX_TEV_GOSTART, pp->id, gx_runqlen(pp), gp->goid, 0);
 	uint64_t now = 0;
 	if (gx_schedlat_enabled()) {
 		now = gx_cputicks();
@@ -312,6 +319,7 @@ void gx_acquirep(struct gx_p *pp)
 	mp->p = pp;
 	atomic_store_explicit(&pp->m, mp, memory_order_relaxed);
 	atomic_store_explicit(&pp->status, Prunning, memory_order_release);
+	gx_trace(GX_TEV_PACQUIRE, pp->id, 0, 0, 0);
 	gx_kpub_acquirep(mp, pp);
 	gx_sysmon_kick();	      /* one load: sysmon sleeps deeply only while every P is idle */
 	GX_KASSIST(acquirep, mp, pp); /* scx: run on pp's CPU */
@@ -321,6 +329,7 @@ struct gx_p *gx_releasep(void)
 {
 	struct gx_m *mp = getm();
 	struct gx_p *pp = mp->p;
+	gx_trace(GX_TEV_PRELEASE, pp->id, 0, 0, 0);
 	gx_kpub_releasep(mp, pp, GX_KP_IDLE);
 	atomic_store_explicit(&pp->m, NULL, memory_order_relaxed);
 	mp->p = NULL;
@@ -644,7 +653,9 @@ static inline void wakep_nofence(void)
 void gx_handoffp(struct gx_p *pp)
 {
 	atomic_fetch_add_explicit(&gx_rtstats.handoffs, 1, memory_order_relaxed);
-	if (gx_p_haswork(pp, 0)) {
+	bool work = gx_p_haswork(pp, 0);
+	gx_trace(GX_TEV_HANDOFF, pp->id, work, 0, 0);
+	if (work) {
 		startm(pp, false);
 		return;
 	}
@@ -676,20 +687,26 @@ void gx_stopm(void)
 	gx_lock(&gx_sched.lock);
 	mput(mp);
 	gx_unlock(&gx_sched.lock);
+	gx_trace(GX_TEV_MPARK, -1, 0, 0, 0);
 	GX_KASSIST(idle, mp); /* trace, scx: maybe wait where the kernel can start us */
 	gx_notesleep(&mp->park);
 	gx_noteclear(&mp->park);
 	struct gx_p *pp = mp->nextp;
 	mp->nextp = NULL;
+	gx_trace(GX_TEV_MWAKE, pp->id, 0, 0, 0);
 	gx_acquirep(pp);
+	if (mp->spinning) /* startm made it a spinning M */
+		gx_trace(GX_TEV_MSPIN, pp->id, atomic_load(&gx_sched.nmspinning), 0, 0);
 }
 
 static void resetspinning(void)
 {
 	struct gx_m *mp = getm();
 	mp->spinning = false;
-	if (unlikely(atomic_fetch_sub(&gx_sched.nmspinning, 1) <= 0))
+	int32_t n = atomic_fetch_sub(&gx_sched.nmspinning, 1);
+	if (unlikely(n <= 0))
 		gx_fatal("resetspinning: negative nmspinning");
+	gx_trace(GX_TEV_MSPINEND, -1, n - 1, 0, 0);
 	/* We were looking for work and found some: there may be more, and
 	 * nobody may be looking now. */
 	gx_wakep();
@@ -743,8 +760,10 @@ static gx_g *stealwork(struct gx_p *pp)
 					return gp;
 			}
 			gx_g *gp = gx_runqsteal(pp, p2, stealnext);
-			if (gp)
+			if (gp) {
+				gx_trace(GX_TEV_STEAL, pp->id, p2->id, gp->goid, 0);
 				return gp;
+			}
 		}
 	}
 	return NULL;
@@ -775,7 +794,8 @@ top:;
 		 * someone is still looking for work (and wake nobody). */
 		if (mp->spinning) {
 			mp->spinning = false;
-			atomic_fetch_sub(&gx_sched.nmspinning, 1);
+			int32_t n = atomic_fetch_sub(&gx_sched.nmspinning, 1);
+			gx_trace(GX_TEV_MSPINEND, -1, n - 1, 0, 0);
 			gx_wakep();
 		}
 		gx_stopm();
@@ -841,7 +861,8 @@ top:;
 	if (mp->spinning || 2 * atomic_load_explicit(&gx_sched.nmspinning, memory_order_relaxed) < busy) {
 		if (!mp->spinning) {
 			mp->spinning = true;
-			atomic_fetch_add(&gx_sched.nmspinning, 1);
+			int32_t n = atomic_fetch_add(&gx_sched.nmspinning, 1);
+			gx_trace(GX_TEV_MSPIN, pp->id, n + 1, 0, 0);
 		}
 		gp = stealwork(pp);
 		if (gp)
@@ -864,8 +885,10 @@ top:;
 	bool was_spinning = mp->spinning;
 	if (was_spinning) {
 		mp->spinning = false;
-		if (atomic_fetch_sub(&gx_sched.nmspinning, 1) <= 0)
+		int32_t n = atomic_fetch_sub(&gx_sched.nmspinning, 1);
+		if (n <= 0)
 			gx_fatal("findrunnable: negative nmspinning");
+		gx_trace(GX_TEV_MSPINEND, -1, n - 1, 0, 0);
 	}
 	gx_storeload_fence();
 	bool work = atomic_load_explicit(&gx_sched.runqsize, memory_order_relaxed) != 0;
@@ -884,7 +907,8 @@ top:;
 		if (pp) {
 			gx_acquirep(pp);
 			mp->spinning = true;
-			atomic_fetch_add(&gx_sched.nmspinning, 1);
+			int32_t n = atomic_fetch_add(&gx_sched.nmspinning, 1);
+			gx_trace(GX_TEV_MSPIN, pp->id, n + 1, 0, 0);
 			goto top;
 		}
 	}
@@ -932,6 +956,7 @@ static gx_g *gosched_m(gx_g *gp)
 	struct gx_m *mp = getm();
 	struct gx_p *pp = mp->p;
 	setgstatus(gp, Grunning, Grunnable);
+	gx_trace(GX_TEV_GOSTOP, pp->id, GX_TSTOP_YIELD, gp->goid, 0);
 	dropg(mp);
 	/* If this P has no local work, no due timers and is not being
 	 * retired, findrunnable would take the head of the global queue next:
@@ -964,6 +989,7 @@ static gx_g *park_m(gx_g *gp)
 {
 	struct gx_m *mp = getm();
 	setgstatus(gp, Grunning, Gwaiting);
+	gx_trace(GX_TEV_GOSTOP, mp->p->id, GX_TSTOP_PARK, gp->goid, gp->waitreason);
 	dropg(mp);
 	bool (*f)(gx_g *, void *) = mp->waitunlockf;
 	if (f) {
@@ -1011,6 +1037,7 @@ static gx_g *goexit0(gx_g *gp)
 {
 	struct gx_m *mp = getm();
 	setgstatus(gp, Grunning, Gdead);
+	gx_trace(GX_TEV_GOSTOP, mp->p->id, GX_TSTOP_EXIT, gp->goid, 0);
 	dropg(mp);
 	if (gp->lockedm) { /* exited while locked: the thread is free again */
 		gp->lockedm = NULL;
@@ -1103,12 +1130,15 @@ void gx_ready_g(gx_g *gp, bool next)
  * or parked G recorded for switchdone), next (Grunnable, with a stack)
  * takes it. Returns when gp runs again.
  */
-static void switchto(struct gx_m *mp, gx_g *gp, gx_g *next)
+static void switchto(struct gx_m *mp, gx_g *gp, gx_g *next, uint32_t why)
 {
 	gp->m = NULL;
 	mp->curg = next;
 	next->m = mp;
 	setgstatus(next, Grunnable, Grunning);
+	if (gx_trace_on()) /* gp's stop and next's start, at one time */
+		gx_trace_switch(mp->p->id, why, gp->goid, why == GX_TSTOP_PARK ? gp->waitreason : NULL, next->goid,
+				gx_runqlen(mp->p));
 	if (gx_schedlat_enabled())
 		gx_schedlat_record(mp->p, next, gx_cputicks());
 	atomic_store_explicit(&mp->p->executions, mp->p->executions + 1, memory_order_relaxed);
@@ -1155,7 +1185,7 @@ static bool parkdirect(struct gx_m *mp, gx_g *gp)
 	pp->fairtick++;
 	setgstatus(gp, Grunning, Gwaiting);
 	mp->switchparked = gp;
-	switchto(mp, gp, next); /* next inherits the time slice: runnext */
+	switchto(mp, gp, next, GX_TSTOP_PARK); /* next inherits the time slice: runnext */
 	return true;
 }
 
@@ -1241,6 +1271,8 @@ int64_t gx_newproc(const gx_attr *attr, gx_fn fn, void *arg, uintptr_t gopc)
 	gp->parentgoid = mp->curg ? mp->curg->goid : 0;
 	int64_t id = gp->goid;
 	atomic_store_explicit(&pp->ncreated, pp->ncreated + 1, memory_order_relaxed);
+	if (gx_trace_on())
+		gx_trace_gocreate(id, gp->parentgoid, name);
 	setgstatus(gp, Gdead, Grunnable);
 	gx_runqput(pp, gp, true);
 	gx_kpub_runq(pp);
@@ -1301,7 +1333,7 @@ int gx_yield(void)
 	gx_kpub_slice(pp);
 	pp->fairtick++;
 	mp->switchunlock = &gx_sched.lock;
-	switchto(mp, gp, next); /* a new time slice (not stamped: see sysmon.c) */
+	switchto(mp, gp, next, GX_TSTOP_YIELD); /* a new time slice (not stamped: see sysmon.c) */
 	return 0;
 }
 
@@ -1473,6 +1505,7 @@ void gx_main(int (*fn)(int argc, char **argv), int argc, char **argv)
 	gx_runqput(pp, gp, true);
 
 	gx_preemptinit();
+	gx_trace_init(); /* GX_TRACE */
 	gx_sysmon_start();
 	GX_KASSIST(start); /* scx: standby Ms for the BPF scheduler to hold */
 	schedule();

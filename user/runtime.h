@@ -221,7 +221,8 @@ struct gx_m {
 	 * kslot_local. Never changes once the M runs. */
 	struct gx_kabi_m *kslot;
 	struct gx_kabi_m kslot_local;
-	bool kscx; /* scx mode: this thread is SCHED_EXT (the BPF scheduler places it) */
+	struct gx_tchunk *tchunk; /* the execution trace's records (trace.c) */
+	bool kscx;		  /* scx mode: this thread is SCHED_EXT (the BPF scheduler places it) */
 	uintptr_t g0_stack_lo;
 	size_t g0_stack_size;
 #if GX_ASAN

@@ -29,6 +29,7 @@
  * nanosleep, are never restarted by the kernel) and never return -EINTR.
  */
 #include "runtime.h"
+#include "trace.h"
 #include "kassist.h"
 
 #include <errno.h>
@@ -49,6 +50,7 @@ void gx_entersyscall(void)
 	atomic_store_explicit(&gp->status, Gsyscall, memory_order_release);
 	atomic_fetch_add_explicit(&pp->syscalltick, 1, memory_order_relaxed);
 	gx_pstat_inc(&pp->nsyscall);
+	gx_trace(GX_TEV_SYSENTER, pp->id, 0, gp->goid, 0);
 	atomic_store_explicit(&pp->syscallwhen, now, memory_order_relaxed);
 	mp->oldp = pp;
 	gx_kpub_releasep(mp, pp, GX_KP_SYSCALL);
@@ -67,6 +69,7 @@ void gx_entersyscallblock(void)
 	uint32_t st = Psyscall;
 	if (atomic_compare_exchange_strong(&pp->status, &st, Pidle)) {
 		mp->oldp = NULL;
+		gx_trace(GX_TEV_PRETAKE, pp->id, 0, 0, 0);
 		gx_handoffp(pp);
 	}
 }
@@ -77,6 +80,7 @@ static gx_g *exitsyscall0(gx_g *gp)
 	struct gx_m *mp = getm();
 	gx_schedlat_stamp(gp);
 	atomic_store_explicit(&gp->status, Grunnable, memory_order_release);
+	gx_trace(GX_TEV_GOSTOP, -1, GX_TSTOP_SYSCALL, gp->goid, 0);
 	mp->curg = NULL;
 	gp->m = NULL;
 	gx_lock(&gx_sched.lock);
@@ -110,11 +114,13 @@ void gx_exitsyscall(void)
 		atomic_store_explicit(&oldp->m, mp, memory_order_relaxed);
 		gx_kpub_acquirep(mp, oldp);
 		atomic_store_explicit(&gp->status, Grunning, memory_order_release);
+		gx_trace(GX_TEV_SYSEXIT, oldp->id, 1, gp->goid, 0);
 		mp->locks--;
 		gx_preempt_point();
 		return;
 	}
 	/* our P was handed off: no P until we get one */
+	gx_trace(GX_TEV_SYSEXIT, -1, 0, gp->goid, 0);
 	gx_kpub_mnop(mp);
 	/* an idle P? */
 	gx_lock(&gx_sched.lock);

@@ -43,6 +43,7 @@
  * This file holds off mode's table, gx_kassist_off: Go's design.
  */
 #include "runtime.h"
+#include "trace.h"
 #include "kassist.h"
 
 #include <errno.h>
@@ -245,6 +246,7 @@ bool gx_preemptone(struct gx_p *pp)
 	/* The flag is the P's: whichever G runs there when it is seen yields
 	 * (execute clears it for each new slice). */
 	atomic_store(&pp->preempt, true);
+	gx_trace(GX_TEV_PREEMPTREQ, pp->id, 0, 0, 0); /* whichever G runs there: the P's next stop says */
 	return GX_KASSIST(preempt, pp, mp);
 }
 
@@ -358,6 +360,7 @@ static int retake(int64_t now, int64_t *next, bool *busy)
 				continue;
 			}
 			if (atomic_compare_exchange_strong(&pp->status, &st, Pidle)) {
+				gx_trace(GX_TEV_PRETAKE, pp->id, 0, 0, 0);
 				gx_handoffp(pp);
 				n++;
 			}

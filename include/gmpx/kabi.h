@@ -133,14 +133,14 @@ struct gx_kabi_p {
 } __attribute__((aligned(64)));
 
 struct gx_kabi_hdr {
-	__u32 magic;	/* GX_KABI_MAGIC */
-	__u32 version;	/* GX_KABI_VERSION */
-	__u32 tgid;	/* daemon: the owning process */
-	__u32 mode;	/* daemon: GX_KASSIST_* granted */
-	__u32 nm;	/* runtime: M slots in use (highest + 1) */
-	__u32 np;	/* runtime: gomaxprocs */
-	__u32 globrunq; /* runtime: global run queue length (hint) */
-	__u32 pad0;
+	__u32 magic;	  /* GX_KABI_MAGIC */
+	__u32 version;	  /* GX_KABI_VERSION */
+	__u32 tgid;	  /* daemon: the owning process */
+	__u32 mode;	  /* daemon: GX_KASSIST_* granted */
+	__u32 nm;	  /* runtime: M slots in use (highest + 1) */
+	__u32 np;	  /* runtime: gomaxprocs */
+	__u32 globrunq;	  /* runtime: global run queue length (hint) */
+	__u32 ktrace;	  /* runtime: 1 while an execution trace runs: GX_EV_KSWITCH/KRUN per M switch */
 	__u64 quantum_ns; /* runtime: preemption quantum */
 	/* runtime statistics, read by gmpx-sched --stats */
 	__u64 handoffs;			  /* Ps handed off after a kernel event */
@@ -158,7 +158,7 @@ struct gx_kabi_hdr {
 	__u64 keepalive_runs;	  /* BPF: standbys run by the watchdog keep-alive */
 	__u64 preempt_requests;	  /* BPF: quantum overruns flagged in p.preempt */
 	__u64 preempt_events;	  /* BPF: GX_EV_PREEMPT sent (the G did not yield) */
-	__u64 pad1[1];
+	__u64 ktrace_drops;	  /* BPF: GX_EV_KSWITCH/KRUN lost (ring buffer full) */
 } __attribute__((aligned(64)));
 
 struct gx_kabi_proc {
@@ -172,7 +172,12 @@ enum gx_kabi_evtype {
 	GX_EV_BLOCK = 1,   /* an M holding a P (or in a wrapped syscall) blocked with work around */
 	GX_EV_PREEMPT = 2, /* scx: P p's G ran past quantum + grace without yielding: signal it
 			    * (mword = the schedtick of the overrun slice) */
+	/* While hdr.ktrace is set, for the execution trace (sent without
+	 * waking the consumer; p = the CPU, pad = GX_KSW_*): */
+	GX_EV_KSWITCH = 3, /* M m left CPU p: blocked (pad GX_KSW_BLOCKED) or preempted */
+	GX_EV_KRUN = 4,	   /* M m runs on CPU p */
 };
+enum { GX_KSW_BLOCKED = 1, GX_KSW_PREEMPTED = 2 };
 struct gx_kabi_event {
 	__u32 type; /* GX_EV_* */
 	__u32 m;    /* M slot */

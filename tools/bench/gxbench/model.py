@@ -4,6 +4,7 @@ is made of: its Runs (the program invocations and their sizes, host and
 VM), its Metrics (the rows of the table) and their Targets (what gmpx
 should achieve on a row)."""
 
+import os
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -11,6 +12,22 @@ from typing import Callable, Optional
 # measured in the VM against the VM's own other modes (like with like).
 SCX_SAME_AS_OFF = 1.05                      # within 5% of vm-off or better (times)
 SCX_SAME_AS_OFF_MIN = 0.95                  # ... (rates: requests/s)
+
+# The execution trace's runs (gmpx/trace.h): GX_TRACE to a file (one per
+# runner, overwritten by each sample), or into a 64 MB flight recorder
+# (written only on a fatal error: recording alone).
+TRACE_FILE = f"/tmp/gmpx-bench-trace-{os.getpid()}.pftrace"
+TRACE_FILE_ENV = {"GX_TRACE": TRACE_FILE}
+TRACE_FLIGHT_ENV = {"GX_TRACE": f"flight:{TRACE_FILE}:64"}
+
+
+def traced_ratio(traced, plain, fld):
+    """A derive: run traced's median of fld over run plain's (same impl)."""
+    def derive(med):
+        t = med.get(traced, {}).get(fld)
+        u = med.get(plain, {}).get(fld)
+        return t / u if t and u else None
+    return derive
 
 
 @dataclass

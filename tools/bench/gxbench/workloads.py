@@ -7,8 +7,8 @@ them in ORDER, the order of the table's rows."""
 from .util import WORKLOADS_DIR
 
 ORDER = ("spawn_join", "skynet", "yield_switch", "fib_fanout", "parked_memory", "chan_pingpong",
-         "chan_throughput", "timers", "mutex_contention", "syscall_handoff", "preempt_latency",
-         "netpoll_echo", "http_hello", "idle_cost", "wakeup_latency")
+         "chan_throughput", "timers", "mutex_contention", "pool_alloc", "syscall_handoff",
+         "preempt_latency", "netpoll_echo", "http_hello", "idle_cost", "wakeup_latency")
 
 
 def _load(name):
