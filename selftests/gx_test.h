@@ -92,6 +92,18 @@ static inline int64_t gxt_slack(int64_t ns)
 	return ns * (k > 1 ? k : 1) * (gx_test_sanitized() ? 5 : 1);
 }
 
+/* trand - xorshift64 for the tests' own randomness (state per goroutine:
+ * seed it non-zero). */
+static inline uint32_t trand(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return (uint32_t)(x >> 32);
+}
+
 static inline int64_t gxt_now_ns(void)
 {
 	struct timespec ts;

@@ -39,17 +39,6 @@ static gx_chan *mkchan(size_t elemsize, size_t cap)
 	return c;
 }
 
-/* xorshift for the tests' own randomness (per goroutine state) */
-static uint32_t trand(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return (uint32_t)(x >> 32);
-}
-
 /* ---- making, len/cap, bad arguments ------------------------------------------------ */
 
 GX_TEST(chan_make_args_len_cap)

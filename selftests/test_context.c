@@ -48,16 +48,6 @@ static void wait_receivers(gx_chan *c, int nr)
 	}
 }
 
-static uint32_t trand(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return (uint32_t)(x >> 32);
-}
-
 /* ---- the background context, misuse ---------------------------------------------------- */
 
 GX_TEST(context_background)

@@ -81,16 +81,6 @@ static void give(gx_pool *p, struct obj *o, int tag)
 	gx_pool_put(p, o);
 }
 
-static uint32_t trand(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return (uint32_t)(x >> 32);
-}
-
 /* wait_freed - poll (sleeping) until c->freed reaches want or the deadline. */
 static long wait_freed(struct counts *c, long want, int64_t within)
 {

@@ -678,11 +678,6 @@ int gx_trace_flight_stop(void)
 
 /* ---- process start, exit and fatal errors ----------------------------------------- */
 
-static void trace_exit(void)
-{
-	gx_trace_atexit();
-}
-
 /* GX_TRACE=FILE or GX_TRACE=flight:FILE[:MB] (64 MB by default). */
 void gx_trace_init(void)
 {
@@ -714,7 +709,7 @@ void gx_trace_init(void)
 	if (err)
 		gx_print("gmpx: GX_TRACE=%s: cannot trace: %s\n", v, strerror(-err));
 	else
-		atexit(trace_exit);
+		atexit(gx_trace_atexit);
 }
 
 void gx_trace_atexit(void)
